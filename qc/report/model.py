@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from ..findings import Finding, Verdict, verdict_of
 from ..features.registry import Series
+from ..findings import Finding, Verdict, verdict_of
 
 SCHEMA_VERSION = "1"
 
@@ -39,7 +39,7 @@ class FileReport(BaseModel):
 class Report(BaseModel):
     """The result of checking one file against one profile."""
 
-    model_config = ConfigDict(ser_json_inf_nan="null")
+    model_config = ConfigDict(ser_json_inf_nan="null", json_schema_serialization_defaults_required=True)
 
     schema_version: Literal["1"] = SCHEMA_VERSION
     tool: ToolInfo

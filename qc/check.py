@@ -1,0 +1,113 @@
+"""Check a file: load rules and profile, extract the features the rules need in one pass, judge, report.
+
+This is the public Python entry point (``qc.analyze``). It prints nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .analysis import FeatureRequest, FeatureSet, extract_features
+from .audio import DEFAULT_BLOCK_FRAMES, AudioInfo, open_audio
+from .features.registry import Series
+from .report.model import FileReport, Report, ToolInfo
+from .rules import evaluate_all, get_profile, load_rules
+
+DEFAULT_PROFILE = "premaster"
+
+# Key numbers every report shows, whether or not a rule asks for them.
+SUMMARY_FEATURES = (
+    "integrated_lufs",
+    "loudness_range_lu",
+    "true_peak_dbtp",
+    "sample_peak_dbfs",
+    "plr_db",
+    "short_term_lufs",
+)
+
+
+class Checker:
+    """Rules and profile loaded once, applied to any number of files.
+
+    Parameters
+    ----------
+    profile
+        Profile name (``mixqc rules profiles`` lists them), e.g. ``"streaming"``.
+    rule_packs
+        Extra YAML rule packs applied over the default pack, in order.
+
+    Raises
+    ------
+    RulePackError, ProfileError
+        If a pack is malformed or the profile is unknown.
+    """
+
+    def __init__(self, profile: str = DEFAULT_PROFILE, rule_packs: Sequence[str | os.PathLike[str]] = ()) -> None:
+        packs = [Path(p) for p in rule_packs]
+        self.ruleset = load_rules(packs)
+        self.profile = get_profile(profile, packs)
+        self.rules = self.ruleset.active(self.profile.name)
+
+    def requests(self) -> list[FeatureRequest]:
+        """The features to compute: those the active rules need, plus the report's key numbers."""
+        wanted = [rule.feature_request() for rule in self.rules]
+        wanted += [FeatureRequest(name) for name in SUMMARY_FEATURES]
+        unique: dict[tuple[str, str], FeatureRequest] = {}
+        for request in wanted:
+            unique.setdefault(request.key, request)
+        return list(unique.values())
+
+    def check(self, path: str | os.PathLike[str], *, block_frames: int = DEFAULT_BLOCK_FRAMES) -> Report:
+        """Check one file and return its report.
+
+        Raises
+        ------
+        AudioError
+            If the file cannot be analysed.
+        """
+        info = open_audio(path)
+        features = extract_features(info, self.requests(), block_frames=block_frames)
+        findings = evaluate_all(self.rules, features, self.profile)
+        return _build_report(info, self.profile.name, self.profile.targets, features, findings)
+
+
+def _build_report(info: AudioInfo, profile: str, targets, features: FeatureSet, findings) -> Report:
+    values = features.defaults()
+    series = {name: value for name, value in values.items() if isinstance(value, Series)}
+    scalars = {name: value for name, value in values.items() if not isinstance(value, Series)}
+    return Report(
+        tool=ToolInfo(version=__version__),
+        file=FileReport(**info.model_dump(include=set(FileReport.model_fields))),
+        profile=profile,
+        targets={k: float(v) for k, v in dict(targets).items() if isinstance(v, (int, float))},
+        features=scalars,
+        findings=findings,
+        series=series,
+    )
+
+
+def analyze(
+    path: str | os.PathLike[str],
+    profile: str = DEFAULT_PROFILE,
+    rules: Sequence[str | os.PathLike[str]] = (),
+) -> Report:
+    """Check one audio file against a profile and return the :class:`~qc.report.model.Report`.
+
+    Parameters
+    ----------
+    path
+        WAV, FLAC, AIFF, OGG or MP3 file, mono or stereo.
+    profile
+        Delivery profile whose targets the rules compare against (default ``"premaster"``).
+    rules
+        Extra rule packs (YAML) that add, override or disable rules by id.
+
+    Returns
+    -------
+    Report
+        ``report.model_dump_json()`` is the JSON report (``schema_version`` "1").
+    """
+    return Checker(profile, rules).check(path)

@@ -1,0 +1,267 @@
+"""The ``mixqc`` command: argument parsing, printing and exit codes (the only module that prints).
+
+Exit status: 0 when no finding is at or above ``--fail-on``; 1 when one is; 2 on a usage error, an input
+that cannot be analysed, or an invalid rule pack (one line on stderr, no traceback unless ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import QCError
+from .findings import at_or_above
+from .outputs import AUDIO_SUFFIXES, check_output_path, write_atomic
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mixqc",
+        description="Rule-based mix QC: loudness, true peak, clipping and more, explained in plain language.",
+    )
+    parser.add_argument("--version", action="version", version=f"mixqc {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and diagnostics")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser("check", help="check one or more mixes (files or folders)")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="audio files, or folders to search for them")
+    _add_rule_options(check)
+    check.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-' for stdout)")
+    check.add_argument("--html", metavar="FILE", help="write the HTML report to FILE")
+    check.add_argument("--out", metavar="DIR", help="write DIR/<name>.json and DIR/<name>.html for every input")
+    check.add_argument(
+        "--fail-on",
+        choices=("info", "warning", "error"),
+        default="error",
+        help="exit 1 when a finding is at or above this severity (default: error)",
+    )
+    check.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal summary")
+    check.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+
+    demo = commands.add_parser("demo", help="synthesise a short mix with planted problems and check it")
+    demo.add_argument("--out", metavar="DIR", default="mixqc-demo", help="folder for the demo files")
+    demo.add_argument("--profile", default="streaming", help="profile to check against (default: streaming)")
+    demo.add_argument("--no-color", action="store_true", help="no ANSI colours")
+
+    rules = commands.add_parser("rules", help="list, explain and validate rules and profiles")
+    rule_commands = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    listing = rule_commands.add_parser("list", help="list the rules (default pack plus --rules packs)")
+    _add_rule_options(listing)
+    show = rule_commands.add_parser("show", help="explain one rule: what, why, how to fix, options")
+    show.add_argument("rule_id", metavar="ID")
+    show.add_argument("--rules", action="append", default=[], metavar="FILE", help="extra rule pack")
+    validate = rule_commands.add_parser("validate", help="validate rule pack files")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    profiles = rule_commands.add_parser("profiles", help="list the delivery profiles and their targets")
+    profiles.add_argument("--rules", action="append", default=[], metavar="FILE", help="extra rule pack")
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the report")
+    schema.add_argument("--out", metavar="FILE", help="write it to FILE instead")
+    return parser
+
+
+def _add_rule_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile", default=None, help="delivery profile: premaster (default), streaming, spotify, ..."
+    )
+    parser.add_argument(
+        "--rules",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="extra YAML rule pack (repeatable): adds rules, overrides or disables them by id",
+    )
+
+
+def _expand_inputs(paths: Sequence[str]) -> list[str]:
+    """Files as given; folders replaced by the audio files found in them (recursively, sorted)."""
+    found: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(
+                str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+            )
+            if not inside:
+                raise QCError(f"{raw}: folder contains no audio files")
+            found.extend(inside)
+        else:
+            found.append(raw)
+    return found
+
+
+def _unique_stems(paths: Sequence[str]) -> list[str]:
+    """Output base names, one per input, made unique by a numeric suffix where stems collide."""
+    seen: dict[str, int] = {}
+    names = []
+    for path in paths:
+        stem = Path(path).stem or "report"
+        count = seen.get(stem, 0) + 1
+        seen[stem] = count
+        names.append(stem if count == 1 else f"{stem}-{count}")
+    return names
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import DEFAULT_PROFILE, Checker
+    from .report import render_batch_terminal, render_html, render_json, render_terminal
+
+    inputs = _expand_inputs(args.paths)
+    several = len(inputs) > 1
+    if several and args.html:
+        raise QCError("--html FILE takes one input; with several inputs use --out DIR")
+    if several and args.json not in (None, "-"):
+        raise QCError("--json FILE takes one input; with several inputs use --out DIR or --json -")
+    for output in (args.json, args.html):
+        if output and output != "-":
+            check_output_path(output, inputs)
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise QCError(f"{out_dir}: exists and is not a folder")
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+    checker = Checker(args.profile or DEFAULT_PROFILE, args.rules)
+    color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    summary_stream = sys.stderr if args.json == "-" else sys.stdout
+    reports, failed, json_texts = [], 0, []
+    for path, stem in zip(inputs, _unique_stems(inputs)):
+        try:
+            report = checker.check(path)
+        except QCError as exc:
+            failed += 1
+            print(f"mixqc: {exc}", file=sys.stderr)
+            continue
+        except Exception as exc:  # a bug on one input must not stop a batch
+            if args.debug:
+                traceback.print_exc()
+            failed += 1
+            print(f"mixqc: {path}: internal error while checking: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        reports.append(report)
+        if args.json == "-":
+            json_texts.append(render_json(report))
+        elif args.json:
+            write_atomic(args.json, render_json(report) + "\n")
+        if args.html:
+            write_atomic(args.html, render_html(report))
+        if out_dir is not None:
+            for suffix, render in ((".json", render_json), (".html", render_html)):
+                target = out_dir / f"{stem}{suffix}"
+                check_output_path(target, inputs)
+                write_atomic(target, render(report) + ("\n" if suffix == ".json" else ""))
+        if not args.quiet and not several:
+            print(render_terminal(report, color=color), file=summary_stream)
+
+    if json_texts:
+        print(json_texts[0] if not several else "[\n" + ",\n".join(json_texts) + "\n]")
+    if several and not args.quiet and reports:
+        print(render_batch_terminal(reports, color=color), file=summary_stream)
+    if out_dir is not None and not args.quiet and reports:
+        print(f"reports written to {out_dir}/", file=summary_stream)
+    if failed:
+        return EXIT_ERROR
+    flagged = any(
+        at_or_above(f.severity, args.fail_on) and not f.skipped for report in reports for f in report.findings
+    )
+    return EXIT_FINDINGS if flagged else EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .check import Checker
+    from .demo import write_demo_mix
+    from .report import render_html, render_json, render_terminal
+
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise QCError(f"{out_dir}: exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mix = write_demo_mix(out_dir / "demo-mix.wav")
+    report = Checker(args.profile).check(mix)
+    json_path = write_atomic(out_dir / "demo-mix.json", render_json(report) + "\n")
+    html_path = write_atomic(out_dir / "demo-mix.html", render_html(report))
+    color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    print(render_terminal(report, color=color))
+    print()
+    print(f"demo mix:    {mix}")
+    print(f"JSON report: {json_path}")
+    print(f"HTML report: {html_path}")
+    return EXIT_OK
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from .rules import docs, get_profile, load_profiles, load_rules, validate_pack
+
+    if args.rules_command == "validate":
+        for file in args.files:
+            ruleset = validate_pack(Path(file))
+            print(f"{file}: ok ({len(ruleset.rules)} rules)")
+        return EXIT_OK
+    packs = [Path(p) for p in args.rules]
+    if args.rules_command == "profiles":
+        print(docs.profile_list_text(load_profiles(packs)))
+        return EXIT_OK
+    ruleset = load_rules(packs)
+    if args.rules_command == "list":
+        profile = get_profile(args.profile, packs).name if args.profile else None
+        print(docs.rule_list_text(ruleset, profile=profile))
+        return EXIT_OK
+    rule = ruleset.get(args.rule_id)
+    print(docs.rule_show_text(rule, load_profiles(packs)))
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from .report.schema import report_json_schema_text
+
+    text = report_json_schema_text()
+    if args.out:
+        write_atomic(args.out, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "demo": _demo,
+    "rules": _rules,
+    "schema": _schema,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mixqc`` command line; return the exit status."""
+    args = _build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="mixqc: %(message)s")
+    try:
+        return _COMMANDS[args.command](args)
+    except QCError as exc:
+        print(f"mixqc: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("mixqc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"mixqc: internal error in '{args.command}': {type(exc).__name__}: {exc} "
+            "(run with --debug for details and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

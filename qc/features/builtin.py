@@ -1,0 +1,3 @@
+"""Import every built-in feature module so that its extractors register themselves."""
+
+from . import dynamics, loudness, peaks  # noqa: F401

@@ -1,0 +1,162 @@
+"""The ``mixqc`` command end to end: exit codes 0/1/2, one-line errors, outputs, the demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from signals import noise, sine, write
+
+from qc.cli import main
+
+
+@pytest.fixture
+def clean_mix(tmp_path):
+    """A quiet, unclipped stereo signal with plenty of headroom: no error for the premaster profile."""
+    x = noise(-26, 6.0, 44100, 2, seed=3) + sine(220, -20, 6.0, 44100, 2)
+    return write(tmp_path / "clean.wav", x, 44100, "PCM_24")
+
+
+@pytest.fixture
+def clipped_mix(tmp_path):
+    """A sine driven into hard clipping at full scale from 2.0 s to 3.0 s."""
+    x = sine(220, -6, 5.0, 44100, 2)
+    x[88200:132300] = np.clip(x[88200:132300] * 4.0, -1.0, 1.0)
+    return write(tmp_path / "clipped.wav", x, 44100, "FLOAT")
+
+
+def test_clean_mix_exits_0(clean_mix, capsys):
+    assert main(["check", str(clean_mix), "--no-color"]) == 0
+    assert "clean.wav" in capsys.readouterr().out
+
+
+def test_clipped_mix_exits_1_and_reports_clipping_with_times(clipped_mix, capsys):
+    assert main(["check", str(clipped_mix), "--json", "-"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    clipping = next(f for f in report["findings"] if f["rule_id"] == "clipping")
+    assert clipping["severity"] == "error"
+    starts = [e["start_s"] for e in clipping["events"]]
+    assert min(starts) >= 2.0 - 0.01 and max(e["end_s"] for e in clipping["events"]) <= 3.0 + 0.01
+    assert report["verdict"] == "fail"
+
+
+def test_fail_on_warning_turns_a_warning_into_exit_1(tmp_path):
+    # premaster: peaks at -1 dBTP leave too little headroom for mastering (a warning, not an error)
+    path = write(tmp_path / "hot.wav", sine(100, -1.5, 4.0, 44100, 2), 44100)
+    assert main(["check", str(path)]) == 0
+    assert main(["check", str(path), "--fail-on", "warning"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda p: p, "no such file"),
+        (lambda p: (p.write_bytes(b""), p)[1], "empty"),
+        (lambda p: (p.write_text("not audio " * 50), p)[1], "not a readable audio file"),
+        (lambda p: write(p, np.zeros((4800, 6)), 48000, "PCM_16"), "6 channels"),
+    ],
+    ids=["missing", "empty", "garbage", "six-channels"],
+)
+def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys, make, fragment):
+    path = make(tmp_path / "bad.wav")
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_input_through_the_real_process_has_no_traceback(tmp_path):
+    path = tmp_path / "x.wav"
+    path.write_text("garbage")
+    done = subprocess.run([sys.executable, "-m", "qc", "check", str(path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_malformed_rule_pack_gives_file_line_and_exit_2(tmp_path, clean_mix, capsys):
+    pack = tmp_path / "studio.yaml"
+    pack.write_text("pack: studio\nextends: default\nrules:\n  - id: true-peak\n    severity: loud\n")
+    assert main(["check", str(clean_mix), "--rules", str(pack)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{pack}:5" in err and "severity" in err and len(err.splitlines()) == 1
+
+
+def test_unknown_profile_exits_2(clean_mix, capsys):
+    assert main(["check", str(clean_mix), "--profile", "vinyl-of-the-gods"]) == 2
+    assert "streaming" in capsys.readouterr().err  # the message lists the known profiles
+
+
+def test_report_never_overwrites_the_input(clean_mix, capsys):
+    before = clean_mix.read_bytes()
+    assert main(["check", str(clean_mix), "--json", str(clean_mix)]) == 2
+    assert clean_mix.read_bytes() == before
+
+
+def test_json_and_html_files_are_written(clean_mix, tmp_path):
+    json_path, html_path = tmp_path / "r.json", tmp_path / "r.html"
+    assert main(["check", str(clean_mix), "--json", str(json_path), "--html", str(html_path), "-q"]) == 0
+    report = json.loads(json_path.read_text())
+    assert report["schema_version"] == "1" and report["file"]["sample_rate"] == 44100
+    assert report["features"]["integrated_lufs"] < -15
+    assert "<html" in html_path.read_text().lower()
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporaries
+
+
+def test_batch_with_out_dir_writes_one_report_per_track_and_survives_a_bad_input(
+    clean_mix, clipped_mix, tmp_path, capsys
+):
+    bad = tmp_path / "broken.wav"
+    bad.write_text("nope")
+    out = tmp_path / "reports"
+    status = main(["check", str(clean_mix), str(clipped_mix), str(bad), "--out", str(out)])
+    assert status == 2  # one input could not be checked
+    assert sorted(p.name for p in out.iterdir()) == ["clean.html", "clean.json", "clipped.html", "clipped.json"]
+    assert "broken.wav" in capsys.readouterr().err
+
+
+def test_folder_input_is_expanded(clean_mix, clipped_mix, capsys):
+    assert main(["check", str(clean_mix.parent), "--json", "-"]) == 1
+    reports = json.loads(capsys.readouterr().out)
+    assert sorted(r["file"]["path"].rsplit("/", 1)[-1] for r in reports) == ["clean.wav", "clipped.wav"]
+
+
+def test_demo_writes_reports_and_finds_the_planted_problems(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert "demo-mix.html" in out
+    report = json.loads((tmp_path / "demo" / "demo-mix.json").read_text())
+    ids = {f["rule_id"] for f in report["findings"] if f["severity"] != "info"}
+    assert {"clipping", "true-peak", "loudness-target"} <= ids
+    clipping = next(f for f in report["findings"] if f["rule_id"] == "clipping")
+    assert all(7.9 <= e["start_s"] <= 12.1 for e in clipping["events"])  # bars 5-6 only
+    assert report["features"]["true_peak_dbtp"] > 0.0
+    assert report["features"]["integrated_lufs"] > -10.0
+
+
+def test_python_api_returns_the_json_report(clipped_mix):
+    from qc import analyze
+
+    report = analyze(clipped_mix, profile="streaming")
+    data = json.loads(report.model_dump_json())
+    assert set(data) >= {"schema_version", "tool", "file", "profile", "features", "findings", "verdict"}
+    assert data["profile"] == "streaming" and data["verdict"] == "fail"
+
+
+def test_rules_commands(tmp_path, capsys):
+    assert main(["rules", "list"]) == 0
+    assert "true-peak" in capsys.readouterr().out
+    assert main(["rules", "show", "true-peak"]) == 0
+    shown = capsys.readouterr().out
+    assert "Why" in shown and "BS.1770" in shown
+    pack = tmp_path / "ok.yaml"
+    pack.write_text("pack: ok\nextends: default\nrules:\n  - id: true-peak\n    severity: warning\n")
+    assert main(["rules", "validate", str(pack)]) == 0
+    assert main(["rules", "show", "no-such-rule"]) == 2
+
+
+def test_schema_command_prints_a_json_schema(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "findings" in schema["properties"]
