@@ -69,18 +69,22 @@ def _add(track: np.ndarray, at: int, sound: np.ndarray) -> None:
     track[at:end] += sound[: end - at]
 
 
-def synthesise_demo_mix(seed: int = 7) -> tuple[np.ndarray, int]:
-    """Return the demo mix, float64 ``(frames, 2)`` in [−1, 1], and its sample rate (Hz)."""
+def synthesise_arrangement(bars: int = BARS, seed: int = 7) -> np.ndarray:
+    """A clean, balanced stereo arrangement (drums, bass, chords), float64 ``(frames, 2)`` at 44.1 kHz.
+
+    Unprocessed: RMS normalised to 0.1 (−20 dBFS), no clipping, no limiting. Tests and benchmarks use
+    it as "music with drums" to plant known defects in.
+    """
     rng = np.random.default_rng(seed)
     beat = int(round(60.0 / TEMPO_BPM * SAMPLE_RATE))
     bar = 4 * beat
-    frames = BARS * bar + beat
+    frames = bars * bar + beat
     drums = np.zeros(frames)
     hats = np.zeros(frames)
     bass = np.zeros(frames)
     chords_left = np.zeros(frames)
     chords_right = np.zeros(frames)
-    for index in range(BARS):
+    for index in range(bars):
         start = index * bar
         root, notes = PROGRESSION[index % len(PROGRESSION)]
         for b in range(4):
@@ -98,13 +102,19 @@ def synthesise_demo_mix(seed: int = 7) -> tuple[np.ndarray, int]:
     left = drums + bass + chords_left + 0.7 * hats
     right = drums + bass + chords_right + 1.0 * hats
     mix = np.stack([left, right], axis=1)
-    mix *= 0.3 / np.sqrt(np.mean(mix**2))
-    mix = np.tanh(1.5 * mix)  # the "loudness war" bus: a hard-driven soft clipper
+    fade = np.minimum(1.0, (frames - np.arange(frames)) / (0.3 * SAMPLE_RATE))[:, None]
+    return mix * fade * (0.1 / np.sqrt(np.mean(mix**2)))
+
+
+def synthesise_demo_mix(seed: int = 7) -> tuple[np.ndarray, int]:
+    """Return the demo mix with its planted problems, float64 ``(frames, 2)`` in [−1, 1], and its rate (Hz)."""
+    mix = synthesise_arrangement(BARS, seed)
+    mix = np.tanh(1.5 * mix * 3.0)  # the "loudness war" bus: a hard-driven soft clipper
     mix *= db_to_gain(-0.1) / np.max(np.abs(mix))
+    bar = 4 * int(round(60.0 / TEMPO_BPM * SAMPLE_RATE))
     clip_start, clip_end = CLIPPED_BARS[0] * bar, CLIPPED_BARS[1] * bar
     mix[clip_start:clip_end] = np.clip(mix[clip_start:clip_end] * db_to_gain(4.0), -1.0, 1.0)
-    fade = np.minimum(1.0, (frames - np.arange(frames)) / (0.3 * SAMPLE_RATE))[:, None]
-    return mix * fade, SAMPLE_RATE
+    return mix, SAMPLE_RATE
 
 
 def write_demo_mix(path: str | os.PathLike[str]) -> Path:

@@ -46,7 +46,26 @@ class Series(BaseModel):
     values: list[float | None]
 
 
-FeatureValue = Union[float, int, bool, None, list[float], list[Event], Series]
+class BandLevels(BaseModel):
+    """Levels in named frequency bands against a target curve (for "your mix vs target" plots).
+
+    ``level_db[i]`` is the mix's level in band ``names[i]`` (``low_hz[i]``–``high_hz[i]``), ``target_db[i]``
+    the curve's level, ``tolerance_db[i]`` the allowed deviation either side, all relative to the same
+    reference, so ``level_db - target_db`` is the deviation in dB.
+    """
+
+    model_config = ConfigDict(frozen=True, ser_json_inf_nan="null")
+
+    curve: str
+    names: list[str]
+    low_hz: list[float]
+    high_hz: list[float]
+    level_db: list[float | None]
+    target_db: list[float]
+    tolerance_db: list[float]
+
+
+FeatureValue = Union[float, int, bool, None, list[float], list[Event], Series, BandLevels]
 
 
 class NoParams(BaseModel):
@@ -171,6 +190,7 @@ def validate_params(name: str, params: Mapping[str, Any] | None) -> BaseModel:
 
 
 __all__ = [
+    "BandLevels",
     "Block",
     "Event",
     "Extractor",
