@@ -70,11 +70,24 @@ def bench(path: Path, runs: int, profile: str) -> None:
     wall = statistics.median(r[0] for r in results)
     rss = max(r[1] for r in results)
     print(f"{path.name}: {duration / 60:.0f} min, {info.samplerate} Hz, {info.channels} ch")
-    print(f"  mixqc check   median {wall:6.2f} s over {runs} runs  ({duration / wall:6.0f}x real time)  "
-          f"peak RSS {rss:6.0f} MB")
+    print(
+        f"  mixqc check   median {wall:6.2f} s over {runs} runs  ({duration / wall:6.0f}x real time)  "
+        f"peak RSS {rss:6.0f} MB"
+    )
     if shutil.which("ffmpeg"):
-        ffmpeg = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
-                  "-f", "null", "-"]
+        ffmpeg = [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ]
         ff = statistics.median(run_timed(ffmpeg)[0] for _ in range(runs))
         print(f"  ffmpeg ebur128 median {ff:6.2f} s  ({duration / ff:6.0f}x real time)")
         print(f"  ratio mixqc / ffmpeg = {wall / ff:.2f}")
@@ -83,7 +96,9 @@ def bench(path: Path, runs: int, profile: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--short", action="store_true", help="only the 4-minute track")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median)")
     parser.add_argument("--profile", default="streaming")

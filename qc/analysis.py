@@ -18,6 +18,7 @@ from .features.registry import (
     FeatureUnavailable,
     FeatureValue,
     Stream,
+    Unavailable,
     extractor_for,
     params_key,
     stream_class,
@@ -73,7 +74,9 @@ class _Plan:
         for request in requests:
             self._add(request.name, request.params, chain=())
 
-    def _add(self, name: str, params: Mapping[str, Any], chain: tuple[str, ...]) -> tuple[type[Extractor], str]:
+    def _add(
+        self, name: str, params: Mapping[str, Any], chain: tuple[str, ...]
+    ) -> tuple[type[Extractor], str]:
         if name in chain:
             raise RuntimeError(f"feature dependency cycle: {' -> '.join((*chain, name))}")
         cls = extractor_for(name)
@@ -116,7 +119,9 @@ def extract_features(
     """
     plan = _Plan(info, requests)
     streams = plan.streams()
-    updaters = [plan.instances[key] for key in plan.order if type(plan.instances[key]).update is not Extractor.update]
+    updaters = [
+        plan.instances[key] for key in plan.order if type(plan.instances[key]).update is not Extractor.update
+    ]
     for start_frame, samples in iter_blocks(info, block_frames):
         shared = {stream.name: stream.process(samples) for stream in streams}
         block = Block(start_frame=start_frame, samples=samples, streams=shared)
@@ -134,5 +139,9 @@ def extract_features(
                 features.unavailable[(name, key)] = str(exc)
             continue
         for name in cls.provides:
-            features.values[(name, key)] = produced.get(name)
+            value = produced.get(name)
+            if isinstance(value, Unavailable):
+                features.unavailable[(name, key)] = value.reason
+            else:
+                features.values[(name, key)] = value
     return features

@@ -21,6 +21,7 @@ from .units import format_mmss
 
 DEFAULT_BLOCK_FRAMES = 1 << 16
 MAX_CHANNELS = 2
+MIN_SAMPLE_RATE = 8000  # Hz; the K-weighting shelf (1.68 kHz) must sit well below Nyquist
 
 # Bits of resolution carried by each libsndfile subtype; None for lossy codecs.
 _SUBTYPE_BITS = {
@@ -125,6 +126,11 @@ def open_audio(path: str | os.PathLike[str]) -> AudioInfo:
         )
     if info.frames <= 0 or info.samplerate <= 0:
         raise AudioError(f"{name}: contains no audio (0 frames)")
+    if info.samplerate < MIN_SAMPLE_RATE:
+        raise AudioError(
+            f"{name}: sample rate {info.samplerate} Hz is below {MIN_SAMPLE_RATE} Hz; loudness weighting "
+            "(ITU-R BS.1770) is undefined there — export at 44.1 kHz or higher"
+        )
     shortfall = _wav_data_shortfall(file)
     if shortfall:
         raise AudioError(
@@ -146,7 +152,9 @@ def open_audio(path: str | os.PathLike[str]) -> AudioInfo:
     )
 
 
-def iter_blocks(info: AudioInfo, block_frames: int = DEFAULT_BLOCK_FRAMES) -> Iterator[tuple[int, np.ndarray]]:
+def iter_blocks(
+    info: AudioInfo, block_frames: int = DEFAULT_BLOCK_FRAMES
+) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(start_frame, block)`` with ``block`` float64 shaped ``(frames, channels)``, in order.
 
     Blocks do not overlap; the last one may be shorter. Memory does not grow with duration.
@@ -177,7 +185,9 @@ def iter_blocks(info: AudioInfo, block_frames: int = DEFAULT_BLOCK_FRAMES) -> It
     except AudioError:
         raise
     except Exception as exc:
-        raise AudioError(f"{info.path}: read error after {format_mmss(start / info.sample_rate)}: {exc}") from None
+        raise AudioError(
+            f"{info.path}: read error after {format_mmss(start / info.sample_rate)}: {exc}"
+        ) from None
     if start == 0:
         raise AudioError(f"{info.path}: contains no audio (0 frames could be decoded)")
     if start < info.frames and not info.lossy:

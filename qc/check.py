@@ -45,7 +45,9 @@ class Checker:
         If a pack is malformed or the profile is unknown.
     """
 
-    def __init__(self, profile: str = DEFAULT_PROFILE, rule_packs: Sequence[str | os.PathLike[str]] = ()) -> None:
+    def __init__(
+        self, profile: str = DEFAULT_PROFILE, rule_packs: Sequence[str | os.PathLike[str]] = ()
+    ) -> None:
         packs = [Path(p) for p in rule_packs]
         self.ruleset = load_rules(packs)
         self.profile = get_profile(profile, packs)

@@ -36,7 +36,9 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_rule_options(check)
     check.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-' for stdout)")
     check.add_argument("--html", metavar="FILE", help="write the HTML report to FILE")
-    check.add_argument("--out", metavar="DIR", help="write DIR/<name>.json and DIR/<name>.html for every input")
+    check.add_argument(
+        "--out", metavar="DIR", help="write DIR/<name>.json and DIR/<name>.html for every input"
+    )
     check.add_argument(
         "--fail-on",
         choices=("info", "warning", "error"),
@@ -133,7 +135,7 @@ def _check(args: argparse.Namespace) -> int:
     color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     summary_stream = sys.stderr if args.json == "-" else sys.stdout
     reports, failed, json_texts = [], 0, []
-    for path, stem in zip(inputs, _unique_stems(inputs)):
+    for path, stem in zip(inputs, _unique_stems(inputs), strict=True):
         try:
             report = checker.check(path)
         except QCError as exc:
@@ -144,7 +146,9 @@ def _check(args: argparse.Namespace) -> int:
             if args.debug:
                 traceback.print_exc()
             failed += 1
-            print(f"mixqc: {path}: internal error while checking: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(
+                f"mixqc: {path}: internal error while checking: {type(exc).__name__}: {exc}", file=sys.stderr
+            )
             continue
         reports.append(report)
         if args.json == "-":

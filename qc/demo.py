@@ -107,7 +107,7 @@ def synthesise_arrangement(bars: int = BARS, seed: int = 7) -> np.ndarray:
 
 
 def synthesise_demo_mix(seed: int = 7) -> tuple[np.ndarray, int]:
-    """Return the demo mix with its planted problems, float64 ``(frames, 2)`` in [−1, 1], and its rate (Hz)."""
+    """The demo mix with its planted problems, float64 ``(frames, 2)`` in [−1, 1], and its rate (Hz)."""
     mix = synthesise_arrangement(BARS, seed)
     mix = np.tanh(1.5 * mix * 3.0)  # the "loudness war" bus: a hard-driven soft clipper
     mix *= db_to_gain(-0.1) / np.max(np.abs(mix))

@@ -14,8 +14,24 @@ from pathlib import Path
 from .errors import QCError
 
 AUDIO_SUFFIXES = frozenset(
-    {".wav", ".wave", ".bwf", ".rf64", ".w64", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".opus",
-     ".mp3", ".m4a", ".caf", ".au"}
+    {
+        ".wav",
+        ".wave",
+        ".bwf",
+        ".rf64",
+        ".w64",
+        ".flac",
+        ".aif",
+        ".aiff",
+        ".aifc",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".mp3",
+        ".m4a",
+        ".caf",
+        ".au",
+    }
 )
 
 

@@ -22,7 +22,9 @@ def sine(
     return np.repeat(x[:, None], channels, axis=1)
 
 
-def noise(level_dbfs_rms: float, duration_s: float, sample_rate: int = 48000, channels: int = 2, seed: int = 0):
+def noise(
+    level_dbfs_rms: float, duration_s: float, sample_rate: int = 48000, channels: int = 2, seed: int = 0
+):
     """White Gaussian noise of RMS level ``level_dbfs_rms`` (dBFS), ``(frames, channels)``."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((int(round(duration_s * sample_rate)), channels))

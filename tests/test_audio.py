@@ -15,8 +15,13 @@ from qc.errors import AudioError
 
 @pytest.mark.parametrize(
     ("suffix", "subtype", "fmt", "bits"),
-    [(".wav", "PCM_16", "WAV", 16), (".wav", "PCM_24", "WAV", 24), (".flac", "PCM_24", "FLAC", 24),
-     (".aiff", "PCM_16", "AIFF", 16), (".wav", "FLOAT", "WAV", 32)],
+    [
+        (".wav", "PCM_16", "WAV", 16),
+        (".wav", "PCM_24", "WAV", 24),
+        (".flac", "PCM_24", "FLAC", 24),
+        (".aiff", "PCM_16", "AIFF", 16),
+        (".wav", "FLOAT", "WAV", 32),
+    ],
 )
 def test_open_audio_describes_format_size_and_checksum(tmp_path, suffix, subtype, fmt, bits):
     path = write(tmp_path / f"tone{suffix}", sine(1000, -6, 1.5, 44100, 2), 44100, subtype)
@@ -37,7 +42,7 @@ def test_ogg_vorbis_is_read_and_marked_lossy(tmp_path):
 def test_blocks_cover_the_file_in_order_without_gaps(tmp_path):
     x = sine(997, -3, 2.0, 48000, 2)
     info = open_audio(write(tmp_path / "t.wav", x, 48000, "FLOAT"))
-    starts, blocks = zip(*iter_blocks(info, block_frames=10000))
+    starts, blocks = zip(*iter_blocks(info, block_frames=10000), strict=True)
     assert list(starts) == list(range(0, 96000, 10000))
     np.testing.assert_allclose(np.concatenate(blocks), x, atol=1e-7)
 

@@ -112,7 +112,12 @@ def test_batch_with_out_dir_writes_one_report_per_track_and_survives_a_bad_input
     out = tmp_path / "reports"
     status = main(["check", str(clean_mix), str(clipped_mix), str(bad), "--out", str(out)])
     assert status == 2  # one input could not be checked
-    assert sorted(p.name for p in out.iterdir()) == ["clean.html", "clean.json", "clipped.html", "clipped.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "clean.html",
+        "clean.json",
+        "clipped.html",
+        "clipped.json",
+    ]
     assert "broken.wav" in capsys.readouterr().err
 
 

@@ -14,8 +14,16 @@ FORBIDDEN = {
     "qc.features": ("qc.rules", "qc.report", "qc.check", "qc.cli", "qc.analysis"),
     "qc.dsp": ("qc.features", "qc.rules", "qc.report", "qc.check", "qc.cli", "qc.analysis", "qc.audio"),
     "qc.rules": ("qc.report", "qc.check", "qc.cli", "qc.audio"),
-    "qc.report": ("qc.audio", "qc.analysis", "qc.rules", "qc.check", "qc.cli", "qc.dsp",
-                  "qc.features.loudness", "qc.features.peaks"),
+    "qc.report": (
+        "qc.audio",
+        "qc.analysis",
+        "qc.rules",
+        "qc.check",
+        "qc.cli",
+        "qc.dsp",
+        "qc.features.loudness",
+        "qc.features.peaks",
+    ),
 }
 # heavy modules that must be imported inside the functions that use them (start-up time)
 HEAVY = ("scipy.signal", "matplotlib", "weasyprint", "librosa", "jinja2")
@@ -69,5 +77,7 @@ def test_only_the_cli_prints(name, path):
     if name == "qc.cli":
         return
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    calls = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "print"]
+    calls = [
+        n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "print"
+    ]
     assert not calls, f"{name} calls print() at lines {calls}; return text and let qc/cli.py print it"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -65,7 +65,7 @@ class BandLevels(BaseModel):
     tolerance_db: list[float]
 
 
-FeatureValue = Union[float, int, bool, None, list[float], list[Event], Series, BandLevels]
+FeatureValue = float | int | bool | None | list[float] | list[Event] | Series | BandLevels
 
 
 class NoParams(BaseModel):
@@ -120,12 +120,19 @@ class Extractor:
         """Consume one block (blocks arrive in order, without gaps)."""
 
     def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue]:
-        """Return a value for every name in ``provides`` (None where undefined)."""
+        """Return a value for every name in ``provides``; :class:`Unavailable` where it can't be computed."""
         raise NotImplementedError
 
 
 class FeatureUnavailable(Exception):
-    """Raised inside ``result`` when a feature cannot be computed for this file (the reason is shown)."""
+    """Raised inside ``result`` when none of an extractor's features can be computed (the reason is shown)."""
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Returned by ``result`` in place of one feature's value that cannot be computed for this file."""
+
+    reason: str
 
 
 _EXTRACTORS: dict[str, type[Extractor]] = {}
@@ -199,6 +206,7 @@ __all__ = [
     "NoParams",
     "Series",
     "Stream",
+    "Unavailable",
     "ValidationError",
     "extractor_for",
     "feature_names",

@@ -1,0 +1,288 @@
+"""True-peak kernels: where the reconstructed (band-limited) waveform peaks between samples.
+
+The true peak of a sampled signal is the maximum of ``|s(t)|``, where ``s`` is the band-limited
+waveform through the samples (the one a DAC or a sample-rate converter rebuilds). ITU-R BS.1770-4
+Annex 2 estimates it with 4x oversampling by a 48-tap interpolator; such a meter reads low when the
+peak falls between its oversampled points: up to 0.69 dB near Nyquist from the grid alone
+(``cos(π/8)``), and about 3 dB at 0.45·fs with the Annex 2 filter, whose pass band ends near 0.42·fs.
+
+These kernels find the peak in two stages, so that the expensive, accurate interpolation runs only
+where it can matter:
+
+1. :func:`interval_peaks` — for every *interval* ``[n, n+1]`` between two samples, the largest
+   ``|s|`` on a 4x grid (the two samples and three points between them), from a 24-tap Kaiser-windowed
+   sinc (error ≤ 1.8 % up to 0.45·fs). Evaluated as one matrix product per block of 16 intervals, with
+   blocks whose samples are too small to reach a threshold skipped (``|s| ≤ Σ|h| · max|x|``). Reads
+   at most :data:`CANDIDATE_MARGIN_DB` below the interval's true peak for content up to about 0.47·fs,
+   and at most :data:`GRID_OVERREAD_DB` above it.
+2. :func:`refine_interval_peaks` — for chosen intervals only, ``s`` at 16 points per sample from a
+   64-tap Kaiser-windowed sinc (error ≤ 0.0002 dB up to 0.45·fs), then a parabola through the
+   largest point and its neighbours: the interval's true peak to within about 0.001 dB.
+
+A caller keeps the running maximum and refines only the intervals whose stage-1 value is within
+:data:`CANDIDATE_MARGIN_DB` of it (or of an event ceiling), which on music is a few in 10 000.
+:func:`true_peak` does that for a whole signal; ``qc.features.peaks`` does it block by block.
+:func:`annex2_true_peak` is the plain Annex 2 meter, kept as the standard's reference.
+
+The signal is taken as zero before its first and after its last sample (as BS.1770 meters do). This
+module does no I/O and keeps no state.
+
+References
+----------
+ITU-R BS.1770-4 (2015), Annex 2: "Guidelines for accurate measurement of true-peak level".
+EBU Tech 3341 (2016), §2.7 and test signals 15-23.
+J. F. Kaiser, R. W. Schafer, "On the use of the I0-sinh window for spectrum analysis", IEEE Trans.
+ASSP 28(1), 1980 (the Kaiser window).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+# ITU-R BS.1770-4 Annex 2, Table (48-tap, 4-phase FIR interpolator, one row per phase). Phase q's
+# output lies (2q + 1)/8 of a sample after the input at tap 6 (y[n] = Σ_j h[q][j]·x[n − j]).
+ANNEX2_COEFFICIENTS = np.array(
+    [
+        [0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000, -0.0594482421875,
+         0.1373291015625, 0.9721679687500, -0.1022949218750, 0.0476074218750, -0.0266113281250,
+         0.0148925781250, -0.0083007812500],
+        [-0.0291748046875, 0.0292968750000, -0.0517578125000, 0.0891113281250, -0.1665039062500,
+         0.4650878906250, 0.7797851562500, -0.2003173828125, 0.1015625000000, -0.0582275390625,
+         0.0330810546875, -0.0189208984375],
+        [-0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625000000, -0.2003173828125,
+         0.7797851562500, 0.4650878906250, -0.1665039062500, 0.0891113281250, -0.0517578125000,
+         0.0292968750000, -0.0291748046875],
+        [-0.0083007812500, 0.0148925781250, -0.0266113281250, 0.0476074218750, -0.1022949218750,
+         0.9721679687500, 0.1373291015625, -0.0594482421875, 0.0332031250000, -0.0196533203125,
+         0.0109863281250, 0.0017089843750],
+    ]
+)  # fmt: skip
+
+# Stage 1: 4x grid (offsets 1/4, 1/2, 3/4 between two samples), 24-tap Kaiser-windowed sinc.
+# Half width and β chosen for the smallest worst-case error up to 0.45·fs: 1.8 % (0.15 dB).
+STAGE1_OFFSETS = (0.25, 0.5, 0.75)
+STAGE1_HALF_WIDTH = 12
+STAGE1_BETA = 3.5
+# Stage 2: 16 points per sample, 64-tap Kaiser-windowed sinc: worst-case error 2·10⁻⁵ up to 0.45·fs.
+REFINE_STEPS = 16
+REFINE_HALF_WIDTH = 32
+REFINE_BETA = 10.0
+# Samples of context a kernel needs on each side of the intervals it evaluates.
+CONTEXT_FRAMES = REFINE_HALF_WIDTH + 1
+
+# How far stage 1 can read below an interval's true peak: 0.55 dB from the 4x grid (cos(2π·0.45/8))
+# plus 0.15 dB of interpolation error at 0.45·fs; 1.0 dB covers content up to about 0.47·fs.
+CANDIDATE_MARGIN_DB = 1.0
+# How far stage 1 can read above it (interpolation error, 0.15 dB at 0.45·fs, far less below 0.4·fs).
+GRID_OVERREAD_DB = 0.2
+
+_BLOCK_INTERVALS = 16  # intervals per row of the stage-1 matrix product (fastest on 2024 x86 BLAS)
+
+
+def kaiser_sinc_weights(offsets: np.ndarray, half_width: int, beta: float) -> np.ndarray:
+    """Weights of a Kaiser-windowed sinc interpolator at fractional ``offsets``.
+
+    Parameters
+    ----------
+    offsets
+        Positions in samples after sample ``n`` at which to evaluate the waveform, shape ``(points,)``.
+    half_width
+        ``R``: the interpolator reads samples ``n − R + 1 … n + R`` (``2R`` taps).
+    beta
+        Kaiser window shape parameter.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(2R, points)``: ``s(n + offsets[p]) ≈ Σ_k w[k, p] · x[n − R + 1 + k]``. Taps farther than
+        ``R`` from the point get weight 0; an integer offset reproduces the sample exactly.
+    """
+    offsets = np.asarray(offsets, dtype=np.float64)
+    taps = np.arange(-half_width + 1, half_width + 1, dtype=np.float64)
+    tau = offsets[None, :] - taps[:, None]
+    inside = np.abs(tau) < half_width
+    window = np.i0(beta * np.sqrt(np.clip(1.0 - (tau / half_width) ** 2, 0.0, None))) / np.i0(beta)
+    return np.where(inside, np.sinc(tau) * window, 0.0)
+
+
+@cache
+def _stage1_matrix() -> tuple[np.ndarray, float]:
+    """Block-Toeplitz matrix mapping a row of samples to the stage-1 grid of 16 intervals, and max Σ|h|."""
+    weights = kaiser_sinc_weights(np.array(STAGE1_OFFSETS), STAGE1_HALF_WIDTH, STAGE1_BETA)
+    taps, phases = weights.shape
+    block = _BLOCK_INTERVALS
+    matrix = np.zeros((block + taps - 1, phases * block), dtype=np.float32)
+    for b in range(block):
+        matrix[b : b + taps, phases * b : phases * (b + 1)] = weights
+    gain = max(1.0, float(np.abs(weights).sum(axis=0).max()))
+    matrix.setflags(write=False)
+    return matrix, gain
+
+
+@cache
+def _refine_matrix() -> np.ndarray:
+    """(2R, steps + 3) weights for offsets −1/16 … 1 + 1/16 (the interval plus one point either side)."""
+    offsets = np.arange(-1, REFINE_STEPS + 2) / REFINE_STEPS
+    matrix = kaiser_sinc_weights(offsets, REFINE_HALF_WIDTH, REFINE_BETA)
+    matrix.setflags(write=False)
+    return matrix
+
+
+def interval_peaks(x: np.ndarray, first: int, count: int, *, floor: float = 0.0) -> np.ndarray:
+    """Stage 1: the largest ``|s|`` on a 4x grid over each interval ``[n, n+1]`` (linear, full scale 1).
+
+    Parameters
+    ----------
+    x
+        Samples, **channel-major** ``(channels, frames)`` float64 (time contiguous, as the kernels
+        read it), with at least ``STAGE1_HALF_WIDTH`` samples of context before ``first`` and after
+        ``first + count``.
+    first, count
+        The intervals ``[n, n+1]`` for ``n = first … first + count − 1`` (indices into ``x``).
+    floor
+        Intervals whose value is certainly below ``floor`` (``Σ|h| · max|x| < floor`` over their
+        block of 16) may be reported as 0 without being computed. 0 computes everything.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(channels, count)`` float32: ``max(|x[n]|, |x[n+1]|, |s(n+¼)|, |s(n+½)|, |s(n+¾)|)``.
+    """
+    matrix, gain = _stage1_matrix()
+    channels = x.shape[0]
+    block = _BLOCK_INTERVALS
+    half = STAGE1_HALF_WIDTH
+    rows = -(-count // block)
+    width = rows * block + 2 * half - 1
+    segment = np.zeros((channels, width), dtype=np.float32)
+    available = min(width, x.shape[1] - (first - half + 1))
+    segment[:, :available] = x[:, first - half + 1 : first - half + 1 + available]
+    windows = np.lib.stride_tricks.sliding_window_view(segment, block + 2 * half - 1, axis=1)[:, ::block]
+    peaks = np.zeros((channels, rows, block), dtype=np.float32)
+    if floor > 0.0:
+        keep = np.abs(windows).max(axis=2) * gain >= floor
+        if keep.any():
+            picked = windows[keep]
+            grid = np.abs(picked @ matrix).reshape(-1, block, len(STAGE1_OFFSETS)).max(axis=2)
+            samples = np.abs(picked[:, half - 1 : half - 1 + block + 1])
+            peaks[keep] = np.maximum(grid, np.maximum(samples[:, :-1], samples[:, 1:]))
+    else:
+        grid = np.abs(windows @ matrix).reshape(channels, rows, block, len(STAGE1_OFFSETS)).max(axis=3)
+        samples = np.abs(windows[:, :, half - 1 : half - 1 + block + 1])
+        peaks[:] = np.maximum(grid, np.maximum(samples[:, :, :-1], samples[:, :, 1:]))
+    return peaks.reshape(channels, rows * block)[:, :count]
+
+
+def refine_interval_peaks(
+    x: np.ndarray, channel: np.ndarray, index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 2: the true peak of chosen intervals ``[n, n+1]`` and where it lies.
+
+    Evaluates the 64-tap interpolator at 16 points per sample across the interval (and one point
+    beyond each end), takes the largest ``|s|`` and fits a parabola through it and its neighbours.
+
+    Parameters
+    ----------
+    x
+        Samples, channel-major ``(channels, frames)`` float64, with ``CONTEXT_FRAMES`` samples of
+        context around every interval asked for.
+    channel, index
+        Equal-length integer arrays: interval ``[index[i], index[i] + 1]`` of channel ``channel[i]``.
+
+    Returns
+    -------
+    peak, position
+        ``|s|`` at its maximum over each interval (linear, ≥ both end samples), and the position of that
+        maximum in samples (fractional index into ``x``).
+    """
+    channel = np.asarray(channel, dtype=np.intp)
+    index = np.asarray(index, dtype=np.intp)
+    if index.size == 0:
+        return np.zeros(0), np.zeros(0)
+    taps = np.arange(-REFINE_HALF_WIDTH + 1, REFINE_HALF_WIDTH + 1)
+    windows = x[channel[:, None], index[:, None] + taps[None, :]]
+    values = np.abs(windows @ _refine_matrix())  # columns: offsets (k − 1)/16, k = 0 … 18
+    best = np.argmax(values[:, 1:-1], axis=1) + 1
+    rows = np.arange(len(index))
+    left, centre, right = values[rows, best - 1], values[rows, best], values[rows, best + 1]
+    curvature = left - 2.0 * centre + right
+    is_peak = (centre >= left) & (centre >= right) & (curvature < 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(is_peak, 0.5 * (left - right) / curvature, 0.0)
+    shift = np.clip(shift, -0.5, 0.5)
+    peak = np.where(is_peak, centre - 0.25 * (left - right) * shift, centre)
+    position = index + (best - 1 + shift) / REFINE_STEPS
+    return peak, position
+
+
+def true_peak(x: np.ndarray) -> np.ndarray:
+    """Per-channel true peak of a whole signal, linear (1.0 = 0 dBTP).
+
+    Follows ITU-R BS.1770-4 Annex 2 (true peak of the band-limited waveform), computed as described
+    in the module docstring: within 0.01 dB of the exact value for content up to 0.45·fs, where a plain
+    4x meter may read up to 3 dB low. Convert with :func:`qc.units.gains_to_db` for dBTP.
+
+    Parameters
+    ----------
+    x
+        Samples ``(frames, channels)`` (or ``(frames,)``), float, full scale ±1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(channels,)`` true peak of each channel, linear; 0 for digital silence.
+
+    Examples
+    --------
+    >>> n = np.arange(4800)
+    >>> x = 0.5 * np.sin(2 * np.pi * n / 4 + np.pi / 4)[:, None]   # samples at ±0.354 (−9.0 dBFS)
+    >>> round(float(20 * np.log10(true_peak(x)[0])), 2)            # EBU Tech 3341 case 16
+    -6.02
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    frames, channels = x.shape
+    padded = np.zeros((channels, frames + 2 * CONTEXT_FRAMES))
+    padded[:, CONTEXT_FRAMES : CONTEXT_FRAMES + frames] = x.T
+    sample_peak = np.abs(x).max(axis=0) if frames else np.zeros(channels)
+    # Intervals n = -1 … frames - 1: from the (zero) sample before the signal to the one after it.
+    first = CONTEXT_FRAMES - 1
+    grid = interval_peaks(padded, first, frames + 1).astype(np.float64)
+    overread = 10.0 ** (GRID_OVERREAD_DB / 20.0)
+    margin = 10.0 ** (CANDIDATE_MARGIN_DB / 20.0)
+    lower = np.maximum(sample_peak, grid.max(axis=1, initial=0.0) / overread)
+    channel, index = np.nonzero((grid >= lower[:, None] / margin) & (grid > 0.0))
+    peak, _ = refine_interval_peaks(padded, channel, index + first)
+    result = sample_peak.copy()
+    np.maximum.at(result, channel, peak)
+    return result
+
+
+def annex2_true_peak(x: np.ndarray) -> np.ndarray:
+    """Per-channel peak of the plain ITU-R BS.1770-4 Annex 2 4x meter, linear (the standard's minimum).
+
+    Reads up to about 0.7 dB low at 0.42·fs and 3 dB low at 0.45·fs (see the module docstring);
+    :func:`true_peak` is the measurement to use. Kept as the reference the standard defines. The sample
+    values themselves are not part of the 4x grid (it sits 1/8 of a sample off them).
+
+    Parameters
+    ----------
+    x
+        Samples ``(frames, channels)`` (or ``(frames,)``), full scale ±1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(channels,)`` largest ``|y|`` of the 4x oversampled signal, linear.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    peaks = np.zeros(x.shape[1])
+    for c in range(x.shape[1]):
+        for phase in ANNEX2_COEFFICIENTS:
+            peaks[c] = max(peaks[c], float(np.abs(np.convolve(x[:, c], phase)).max(initial=0.0)))
+    return peaks
