@@ -1,8 +1,10 @@
 """mixqc: rule-based mix QC and feedback reports.
 
->>> from qc import analyze                     # doctest: +SKIP
->>> report = analyze("mix.wav", profile="streaming")
->>> report.verdict, report.model_dump_json()
+Use it from Python::
+
+    from qc import analyze
+    report = analyze("mix.wav", profile="streaming")
+    print(report.verdict, report.model_dump_json())
 
 Heavy modules are imported on first use, so ``import qc`` stays cheap.
 """

@@ -14,7 +14,7 @@ from .analysis import FeatureRequest, FeatureSet, extract_features
 from .audio import DEFAULT_BLOCK_FRAMES, AudioInfo, open_audio
 from .features.registry import Series
 from .report.model import FileReport, Report, ToolInfo
-from .rules import evaluate_all, get_profile, load_rules
+from .rules import evaluate_all, load_rules
 
 DEFAULT_PROFILE = "premaster"
 
@@ -50,7 +50,7 @@ class Checker:
     ) -> None:
         packs = [Path(p) for p in rule_packs]
         self.ruleset = load_rules(packs)
-        self.profile = get_profile(profile, packs)
+        self.profile = self.ruleset.profile(profile)
         self.rules = self.ruleset.active(self.profile.name)
 
     def requests(self) -> list[FeatureRequest]:

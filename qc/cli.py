@@ -202,7 +202,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    from .rules import docs, get_profile, load_profiles, load_rules, validate_pack
+    from .rules import docs, load_profiles, load_rules, validate_pack
 
     if args.rules_command == "validate":
         for file in args.files:
@@ -215,11 +215,11 @@ def _rules(args: argparse.Namespace) -> int:
         return EXIT_OK
     ruleset = load_rules(packs)
     if args.rules_command == "list":
-        profile = get_profile(args.profile, packs).name if args.profile else None
+        profile = ruleset.profile(args.profile).name if args.profile else None
         print(docs.rule_list_text(ruleset, profile=profile))
         return EXIT_OK
     rule = ruleset.get(args.rule_id)
-    print(docs.rule_show_text(rule, load_profiles(packs)))
+    print(docs.rule_show_text(rule, ruleset.profiles, origin=ruleset.origin[rule.id]))
     return EXIT_OK
 
 

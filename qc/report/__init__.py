@@ -2,8 +2,10 @@
 
 Renderers never compute features, read audio or write files (``cli.py`` writes atomically).
 
->>> from qc.report import render_json, render_terminal, render_html   # doctest: +SKIP
->>> print(render_terminal(report, color=False))
+Usage::
+
+    from qc.report import render_json, render_terminal, render_html
+    text = render_terminal(report, color=False)
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from qc.features.loudness import (
     loudness_range_from_short_term,
     power_to_lufs,
 )
-from qc.features.registry import Block, FeatureUnavailable, NoParams, Series
+from qc.features.registry import Block, FeatureUnavailable, NoParams, Series, Unavailable
 
 RATES = [44100, 48000, 96000]
 
@@ -349,9 +349,9 @@ def test_a_file_shorter_than_3_s_has_no_loudness_range_or_short_term_values() ->
     result = measure(sine(1000.0, -23.0, 2.0, 48000), 48000)
     assert result["integrated_lufs"] == pytest.approx(-23.0, abs=0.1)
     assert result["max_momentary_lufs"] == pytest.approx(-23.0, abs=0.1)
-    assert result["loudness_range_lu"] is None
-    assert result["max_short_term_lufs"] is None
-    assert result["short_term_lufs"] is None
+    for name in ("loudness_range_lu", "max_short_term_lufs", "short_term_lufs"):
+        assert isinstance(result[name], Unavailable)
+        assert "2.00 s, shorter than one 3 s short-term" in result[name].reason
 
 
 def test_digital_silence_measures_minus_inf_lufs_and_zero_lra() -> None:
