@@ -16,7 +16,6 @@ from pathlib import Path
 
 from . import __version__
 from .errors import QCError
-from .findings import at_or_above
 from .outputs import AUDIO_SUFFIXES, check_output_path, write_atomic
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -114,6 +113,7 @@ def _unique_stems(paths: Sequence[str]) -> list[str]:
 
 def _check(args: argparse.Namespace) -> int:
     from .check import DEFAULT_PROFILE, Checker
+    from .findings import at_or_above
     from .report import render_batch_terminal, render_html, render_json, render_terminal
 
     inputs = _expand_inputs(args.paths)
@@ -244,6 +244,9 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mixqc`` command line; return the exit status."""
+    # Block-sized matrix products gain nothing from BLAS threads and stall on a busy machine; this must be
+    # set before numpy is first imported (nothing above imports it).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="mixqc: %(message)s")
     try:
