@@ -44,10 +44,18 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
         If the folder does not exist or cannot be written.
     """
     target = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    if target.exists() and not target.is_file():
+        # A device or pipe (/dev/null, /dev/stdout, a FIFO): write through it, never rename over it.
+        try:
+            with target.open("wb") as stream:
+                stream.write(payload)
+        except OSError as exc:
+            raise QCError(f"{target}: cannot write ({exc.strerror or exc})") from None
+        return target
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise QCError(f"{target}: folder {folder} does not exist")
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
         try:

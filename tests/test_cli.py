@@ -117,8 +117,14 @@ def test_batch_with_out_dir_writes_one_report_per_track_and_survives_a_bad_input
         "clean.json",
         "clipped.html",
         "clipped.json",
+        "index.html",
+        "summary.json",
     ]
     assert "broken.wav" in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert [t["report"] for t in summary["tracks"]] == ["clean.html", "clipped.html"]
+    assert summary["failed"][0]["path"].endswith("broken.wav") and summary["verdict"] == "fail"
+    assert 'href="clipped.html"' in (out / "index.html").read_text()
 
 
 def test_folder_input_is_expanded(clean_mix, clipped_mix, capsys):
@@ -165,3 +171,86 @@ def test_schema_command_prints_a_json_schema(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert "findings" in schema["properties"]
+
+
+def test_pdf_and_markdown_reports_are_written(clipped_mix, tmp_path):
+    pytest.importorskip("weasyprint")
+    pdf, md = tmp_path / "r.pdf", tmp_path / "r.md"
+    status = main(
+        ["check", str(clipped_mix), "--pdf", str(pdf), "--md", str(md), "-q", "--studio", "Blue Room"]
+    )
+    assert status == 1
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    text = md.read_text()
+    assert text.startswith("# `clipped.wav`: Needs a revision") and "**Blue Room**" in text
+
+
+def test_markdown_on_stdout_keeps_the_summary_off_it(clean_mix, capsys):
+    assert main(["check", str(clean_mix), "--md", "-", "--note", "Hello"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("# `clean.wav`: ") and "> Hello" in out
+    assert "clean.wav" in err  # the terminal summary went to stderr
+
+
+def test_out_dir_writes_every_format_and_a_summary_without_overwriting_it(clean_mix, tmp_path):
+    pytest.importorskip("weasyprint")
+    index_track = write(tmp_path / "index.wav", noise(-30, 4.0, 44100, 2, seed=5), 44100, "PCM_24")
+    out = tmp_path / "reports"
+    args = [
+        "check",
+        str(clean_mix),
+        str(index_track),
+        "--out",
+        str(out),
+        "--format",
+        "html,pdf,json,md",
+        "-q",
+    ]
+    assert main(args) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        [f"{stem}.{ext}" for stem in ("clean", "index-2") for ext in ("html", "pdf", "json", "md")]
+        + ["index.html", "summary.pdf", "summary.json", "summary.md"]
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert [t["name"] for t in summary["tracks"]] == ["clean.wav", "index.wav"]
+    assert [t["report"] for t in summary["tracks"]] == ["clean.html", "index-2.html"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--out", "o", "--format", "html,docx"], "--format 'html,docx'"),
+        (["--format", "pdf"], "--format chooses the reports written with --out DIR"),
+        (["--brand", "missing-brand.yaml"], "missing-brand.yaml: cannot read the branding file"),
+        (["--logo", "missing-logo.png"], "missing-logo.png: cannot read the logo"),
+        (["--json", "-", "--md", "-"], "cannot both write to stdout"),
+    ],
+    ids=["bad-format", "format-without-out", "missing-brand", "missing-logo", "two-stdouts"],
+)
+def test_bad_report_options_give_one_line_and_exit_2(clean_mix, capsys, extra, fragment):
+    assert main(["check", str(clean_mix), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("option", ["--pdf", "--md", "--html"])
+def test_single_file_outputs_refuse_several_inputs(clean_mix, clipped_mix, tmp_path, capsys, option):
+    assert main(["check", str(clean_mix), str(clipped_mix), option, str(tmp_path / "x")]) == 2
+    assert "use --out DIR" in capsys.readouterr().err
+
+
+def test_writing_to_a_device_writes_through_it_and_keeps_it_a_device(clean_mix, tmp_path):
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert main(["check", str(clean_mix), "--json", str(fifo), "-q"]) == 0
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert json.loads(received[0])["schema_version"] == "1"
