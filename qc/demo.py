@@ -95,13 +95,15 @@ def synthesise_arrangement(bars: int = BARS, seed: int = 7) -> np.ndarray:
             _add(hats, start + eighth * beat // 2, _hat(beat // 2, rng) * (1.0 if eighth % 2 else 0.6))
             note = _tone(_midi_hz(root - 12 + (12 if eighth in (3, 7) else 0)), beat // 2, 6, 0.55)
             _add(bass, start + eighth * beat // 2, note * _decay(beat // 2, 0.2) * 0.8)
-        swell = np.minimum(1.0, np.arange(bar) / (0.08 * SAMPLE_RATE)) * _decay(bar, 2.5)
+        release = np.minimum(1.0, (bar - np.arange(bar)) / (0.03 * SAMPLE_RATE))
+        swell = np.minimum(1.0, np.arange(bar) / (0.08 * SAMPLE_RATE)) * _decay(bar, 2.5) * release
         for note in notes:
             _add(chords_left, start, _tone(_midi_hz(note) * 0.998, bar, 8, 0.7) * swell * 0.18)
             _add(chords_right, start, _tone(_midi_hz(note) * 1.002, bar, 8, 0.7) * swell * 0.18)
     left = drums + bass + chords_left + 0.7 * hats
     right = drums + bass + chords_right + 1.0 * hats
     mix = np.stack([left, right], axis=1)
+    mix -= mix.mean(axis=0)  # the synthetic kick is asymmetric: no DC offset in a clean arrangement
     fade = np.minimum(1.0, (frames - np.arange(frames)) / (0.3 * SAMPLE_RATE))[:, None]
     return mix * fade * (0.1 / np.sqrt(np.mean(mix**2)))
 
@@ -110,6 +112,7 @@ def synthesise_demo_mix(seed: int = 7) -> tuple[np.ndarray, int]:
     """The demo mix with its planted problems, float64 ``(frames, 2)`` in [−1, 1], and its rate (Hz)."""
     mix = synthesise_arrangement(BARS, seed)
     mix = np.tanh(1.5 * mix * 3.0)  # the "loudness war" bus: a hard-driven soft clipper
+    mix -= mix.mean(axis=0)
     mix *= db_to_gain(-0.1) / np.max(np.abs(mix))
     bar = 4 * int(round(60.0 / TEMPO_BPM * SAMPLE_RATE))
     clip_start, clip_end = CLIPPED_BARS[0] * bar, CLIPPED_BARS[1] * bar

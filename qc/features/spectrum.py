@@ -24,6 +24,9 @@ Features (extractor :class:`TonalBalance`, parameters :class:`TonalParams`):
     :class:`BandLevels` of the seven bands of :data:`~qc.features.curves.TONE_BANDS` against the curve.
 ``tonal_sub_db`` … ``tonal_air_db``
     Deviation of each band from the curve after alignment, dB (positive = more than the target).
+``tonal_sub_excess_db`` … ``tonal_air_excess_db``
+    How far each deviation goes beyond the curve's tolerance, signed, dB (0.0 within tolerance). Rules
+    compare these with 0, so choosing another curve (``--curve``) moves the thresholds with it.
 ``harsh_events``
     Passages of at least ``min_event_s`` (runs closer than ``merge_gap_s`` merged) in which the 2–5 kHz
     band, measured over ``window_s`` windows and aligned the same way, lies more than the curve's
@@ -376,6 +379,19 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
+def _beyond_tolerance(deviation_db: float, tolerance_db: float) -> float:
+    """How far a band deviation goes beyond the curve's tolerance, signed (0.0 inside it), in dB.
+
+    >>> _beyond_tolerance(7.5, 6.0), _beyond_tolerance(-8.0, 6.0), _beyond_tolerance(3.0, 6.0)
+    (1.5, -2.0, 0.0)
+    """
+    if deviation_db > tolerance_db:
+        return deviation_db - tolerance_db
+    if deviation_db < -tolerance_db:
+        return deviation_db + tolerance_db
+    return 0.0
+
+
 @register
 class TonalBalance(Extractor):
     """Streaming long-term average spectrum compared with a tonal target curve (see the module docstring).
@@ -387,6 +403,7 @@ class TonalBalance(Extractor):
     provides = (
         "tonal_balance",
         *(f"tonal_{name}_db" for name in BAND_NAMES),
+        *(f"tonal_{name}_excess_db" for name in BAND_NAMES),
         "harsh_events",
         "spectrum_bands",
     )
@@ -422,6 +439,9 @@ class TonalBalance(Extractor):
             f"tonal_{name}_db": (float(d) if math.isfinite(d) else None)
             for name, d in zip(BAND_NAMES, deviation, strict=True)
         }
+        for name, d, tolerance in zip(BAND_NAMES, deviation, self.curve.tolerances_db(), strict=True):
+            excess = _beyond_tolerance(float(d), tolerance) if math.isfinite(d) else None
+            values[f"tonal_{name}_excess_db"] = excess
         values["tonal_balance"] = BandLevels(
             curve=self.curve.name,
             names=list(BAND_NAMES),
