@@ -94,7 +94,9 @@ def test_default_pack_loads_with_every_documented_rule():
     rules = load_rules(catalog=CATALOG)
     in_file = [rule["id"] for rule in yaml.safe_load(default_pack_path().read_text())["rules"]]
     assert rules.ids() == in_file
-    assert {"clipping", "true-peak", "loudness-target", "headroom", "over-compressed", "phase"} <= set(in_file)
+    assert {"clipping", "true-peak", "loudness-target", "headroom", "over-compressed", "phase"} <= set(
+        in_file
+    )
     assert all(rule.why and rule.source for rule in rules)
 
 
