@@ -26,6 +26,7 @@ SUMMARY_FEATURES = (
     "sample_peak_dbfs",
     "plr_db",
     "short_term_lufs",
+    "waveform_envelope",
 )
 
 

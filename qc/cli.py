@@ -19,6 +19,10 @@ from .errors import QCError
 from .outputs import AUDIO_SUFFIXES, check_output_path, write_atomic
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ("html", "pdf", "json", "md")
+DEFAULT_FORMATS = ("json", "html")
+SUMMARY_NAMES = {"html": "index.html", "pdf": "summary.pdf", "json": "summary.json", "md": "summary.md"}
+RESERVED_STEMS = ("index", "summary")  # a track called index.wav must not overwrite the summary
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -35,9 +39,32 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_rule_options(check)
     check.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-' for stdout)")
     check.add_argument("--html", metavar="FILE", help="write the HTML report to FILE")
+    check.add_argument("--pdf", metavar="FILE", help="write the PDF report to FILE")
     check.add_argument(
-        "--out", metavar="DIR", help="write DIR/<name>.json and DIR/<name>.html for every input"
+        "--md", metavar="FILE", help="write a Markdown summary (for an email) to FILE ('-': stdout)"
     )
+    check.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write a report per input into DIR (formats: --format), plus index.html / summary.pdf / "
+        "summary.json / summary.md for the whole run with the album checks",
+    )
+    check.add_argument(
+        "--format",
+        metavar="LIST",
+        default=None,
+        help=f"report formats written with --out, comma-separated from {', '.join(FORMATS)} "
+        f"(default: {','.join(DEFAULT_FORMATS)})",
+    )
+    branding = check.add_argument_group("branding (client reports)")
+    branding.add_argument(
+        "--brand", metavar="FILE", help="YAML file: studio, logo, contact, footer, note, accent_color"
+    )
+    branding.add_argument("--studio", metavar="NAME", help="studio name shown on the reports")
+    branding.add_argument("--logo", metavar="FILE", help="logo image (PNG, JPEG, GIF, WebP or SVG), embedded")
+    branding.add_argument("--contact", metavar="TEXT", help="contact line under the studio name")
+    branding.add_argument("--footer", metavar="TEXT", help="footer text on every page")
+    branding.add_argument("--note", metavar="TEXT", help="a note to the client, shown on page one")
     check.add_argument(
         "--fail-on",
         choices=("info", "warning", "error"),
@@ -99,9 +126,10 @@ def _expand_inputs(paths: Sequence[str]) -> list[str]:
     return found
 
 
-def _unique_stems(paths: Sequence[str]) -> list[str]:
-    """Output base names, one per input, made unique by a numeric suffix where stems collide."""
-    seen: dict[str, int] = {}
+def _unique_stems(paths: Sequence[str], reserved: Sequence[str] = RESERVED_STEMS) -> list[str]:
+    """Output base names, one per input, made unique by a numeric suffix where stems collide (also with
+    the summary's names, ``reserved``)."""
+    seen: dict[str, int] = dict.fromkeys(reserved, 1)
     names = []
     for path in paths:
         stem = Path(path).stem or "report"
@@ -111,18 +139,72 @@ def _unique_stems(paths: Sequence[str]) -> list[str]:
     return names
 
 
+def _formats(text: str) -> tuple[str, ...]:
+    """The ``--format`` list, validated: known names, each once, in the order given."""
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FORMATS]
+    if unknown or not names:
+        raise QCError(f"--format {text!r}: expected a comma-separated list of {', '.join(FORMATS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def _branding(args: argparse.Namespace):
+    from .branding import load_branding
+
+    overrides = {key: getattr(args, key) for key in ("studio", "logo", "contact", "footer", "note")}
+    return load_branding(args.brand, overrides)
+
+
+def _renderers(branding) -> dict[str, tuple[str, Callable[[object], str | bytes]]]:
+    """Format name -> (file suffix, renderer of one report)."""
+    from .report import render_html, render_json, render_markdown, render_pdf
+
+    return {
+        "json": (".json", lambda report: render_json(report) + "\n"),
+        "html": (".html", lambda report: render_html(report, branding)),
+        "pdf": (".pdf", lambda report: render_pdf(report, branding)),
+        "md": (".md", lambda report: render_markdown(report, branding)),
+    }
+
+
+def _write_summary(out_dir: Path, formats, reports, stems, failed, branding, inputs) -> None:
+    from .report import render_summary_html, render_summary_json, render_summary_markdown, render_summary_pdf
+    from .report.batch import summarize
+
+    links = [f"{stem}.html" if "html" in formats else None for stem in stems]
+    summary = summarize(reports, links=links, failed=failed)
+    writers = {
+        "html": lambda: render_summary_html(summary, branding),
+        "pdf": lambda: render_summary_pdf(summary, branding),
+        "json": lambda: render_summary_json(summary) + "\n",
+        "md": lambda: render_summary_markdown(summary, branding),
+    }
+    for name in formats:
+        target = out_dir / SUMMARY_NAMES[name]
+        check_output_path(target, inputs)
+        write_atomic(target, writers[name]())
+
+
 def _check(args: argparse.Namespace) -> int:
     from .check import DEFAULT_PROFILE, Checker
     from .findings import at_or_above
-    from .report import render_batch_terminal, render_html, render_json, render_terminal
+    from .report import render_batch_terminal, render_json, render_markdown, render_terminal
 
     inputs = _expand_inputs(args.paths)
     several = len(inputs) > 1
-    if several and args.html:
-        raise QCError("--html FILE takes one input; with several inputs use --out DIR")
+    if args.format is not None and not args.out:
+        raise QCError("--format chooses the reports written with --out DIR; for one file use --html, --pdf")
+    formats = _formats(args.format or ",".join(DEFAULT_FORMATS))
+    for option, value in (("--html", args.html), ("--pdf", args.pdf), ("--md", args.md)):
+        if several and value not in (None, "-"):
+            raise QCError(f"{option} FILE takes one input; with several inputs use --out DIR")
     if several and args.json not in (None, "-"):
         raise QCError("--json FILE takes one input; with several inputs use --out DIR or --json -")
-    for output in (args.json, args.html):
+    if args.json == "-" and args.md == "-":
+        raise QCError("--json - and --md - cannot both write to stdout; give one of them a file name")
+    if args.html == "-" or args.pdf == "-":
+        raise QCError("--html and --pdf need a file name ('-' is only for --json and --md)")
+    for output in (args.json, args.html, args.pdf, args.md):
         if output and output != "-":
             check_output_path(output, inputs)
     out_dir = Path(args.out) if args.out else None
@@ -131,47 +213,59 @@ def _check(args: argparse.Namespace) -> int:
             raise QCError(f"{out_dir}: exists and is not a folder")
         out_dir.mkdir(parents=True, exist_ok=True)
 
+    branding = _branding(args)
+    renderers = _renderers(branding)
     checker = Checker(args.profile or DEFAULT_PROFILE, args.rules)
     color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    summary_stream = sys.stderr if args.json == "-" else sys.stdout
-    reports, failed, json_texts = [], 0, []
+    to_stdout = args.json == "-" or args.md == "-"
+    summary_stream = sys.stderr if to_stdout else sys.stdout
+    reports, stems_done, failures, stdout_texts = [], [], [], []
     for path, stem in zip(inputs, _unique_stems(inputs), strict=True):
         try:
             report = checker.check(path)
+            if args.json == "-":
+                stdout_texts.append(render_json(report))
+            elif args.json:
+                write_atomic(args.json, render_json(report) + "\n")
+            if args.md == "-":
+                stdout_texts.append(render_markdown(report, branding))
+            for option, name in ((args.html, "html"), (args.pdf, "pdf"), (args.md, "md")):
+                if option and option != "-":
+                    write_atomic(option, renderers[name][1](report))
+            if out_dir is not None:
+                for name in formats:
+                    suffix, render = renderers[name]
+                    target = out_dir / f"{stem}{suffix}"
+                    check_output_path(target, inputs)
+                    write_atomic(target, render(report))
         except QCError as exc:
-            failed += 1
+            failures.append((path, str(exc)))
             print(f"mixqc: {exc}", file=sys.stderr)
             continue
         except Exception as exc:  # a bug on one input must not stop a batch
             if args.debug:
                 traceback.print_exc()
-            failed += 1
-            print(
-                f"mixqc: {path}: internal error while checking: {type(exc).__name__}: {exc}", file=sys.stderr
-            )
+            message = f"internal error while checking: {type(exc).__name__}: {exc}"
+            failures.append((path, message))
+            print(f"mixqc: {path}: {message}", file=sys.stderr)
             continue
         reports.append(report)
-        if args.json == "-":
-            json_texts.append(render_json(report))
-        elif args.json:
-            write_atomic(args.json, render_json(report) + "\n")
-        if args.html:
-            write_atomic(args.html, render_html(report))
-        if out_dir is not None:
-            for suffix, render in ((".json", render_json), (".html", render_html)):
-                target = out_dir / f"{stem}{suffix}"
-                check_output_path(target, inputs)
-                write_atomic(target, render(report) + ("\n" if suffix == ".json" else ""))
+        stems_done.append(stem)
         if not args.quiet and not several:
             print(render_terminal(report, color=color), file=summary_stream)
 
-    if json_texts:
-        print(json_texts[0] if not several else "[\n" + ",\n".join(json_texts) + "\n]")
+    if stdout_texts:
+        if args.md == "-":
+            sys.stdout.write("\n".join(stdout_texts))
+        else:
+            print(stdout_texts[0] if not several else "[\n" + ",\n".join(stdout_texts) + "\n]")
     if several and not args.quiet and reports:
         print(render_batch_terminal(reports, color=color), file=summary_stream)
-    if out_dir is not None and not args.quiet and reports:
-        print(f"reports written to {out_dir}/", file=summary_stream)
-    if failed:
+    if out_dir is not None and reports:
+        _write_summary(out_dir, formats, reports, stems_done, failures, branding, inputs)
+        if not args.quiet:
+            print(f"reports written to {out_dir}/", file=summary_stream)
+    if failures:
         return EXIT_ERROR
     flagged = any(
         at_or_above(f.severity, args.fail_on) and not f.skipped for report in reports for f in report.findings

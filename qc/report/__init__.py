@@ -1,17 +1,23 @@
-"""The report and its renderers: each takes a :class:`~qc.report.model.Report` and returns text.
+"""The report and its renderers: each takes a :class:`~qc.report.model.Report` (or a batch summary) and
+returns text or bytes.
 
-Renderers never compute features, read audio or write files (``cli.py`` writes atomically).
+Renderers never compute features, read audio or write files (``cli.py`` writes atomically). Heavy
+libraries (matplotlib, WeasyPrint, Jinja2) are imported only when a renderer that needs them runs.
 
 Usage::
 
-    from qc.report import render_json, render_terminal, render_html
+    from qc.report import render_html, render_pdf, render_terminal
     text = render_terminal(report, color=False)
+    pdf = render_pdf(report, branding)          # bytes
 """
 
 from __future__ import annotations
 
-from .html import render_html
+from .batch import BatchSummary, render_summary_json, summarize
+from .html import render_html, render_summary_html
+from .markdown import render_markdown, render_summary_markdown
 from .model import Report
+from .pdf import render_pdf, render_summary_pdf
 from .terminal import render_batch_terminal, render_terminal
 
 
@@ -24,4 +30,18 @@ def render_json(report: Report) -> str:
     return report.model_dump_json(indent=2)
 
 
-__all__ = ["Report", "render_batch_terminal", "render_html", "render_json", "render_terminal"]
+__all__ = [
+    "BatchSummary",
+    "Report",
+    "render_batch_terminal",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "render_pdf",
+    "render_summary_html",
+    "render_summary_json",
+    "render_summary_markdown",
+    "render_summary_pdf",
+    "render_terminal",
+    "summarize",
+]

@@ -1,4 +1,4 @@
-"""Turn report values into display text, the same way in every renderer (terminal, HTML, later PDF).
+"""Turn report values into display text, the same way in every renderer (terminal, HTML, PDF, Markdown).
 
 Holds the Jinja filters (``|db(1)``, ``|lufs``, ``|mmss``, ...) and the few display helpers the renderers
 share: the one-line format description, the key numbers, findings grouped by severity. It formats and
@@ -443,6 +443,115 @@ def scalar_features(report: Report) -> list[tuple[str, str]]:
     ]
 
 
+# --- page one: the verdict in plain words and the problems to fix first -------------------------------
+
+TOP_PROBLEMS = 3  # problems listed on page one
+
+
+def problems(findings: Sequence[Finding]) -> list[Finding]:
+    """Errors then warnings (never info or skipped checks), in the report's order within each."""
+    return [f for f in sorted_findings(findings) if not f.skipped and f.severity in ("error", "warning")]
+
+
+def top_problems(findings: Sequence[Finding], count: int = TOP_PROBLEMS) -> list[Finding]:
+    """The ``count`` most important problems: errors first, then warnings, in the report's order."""
+    return problems(findings)[:count]
+
+
+def verdict_summary(findings: Sequence[Finding], profile: str) -> str:
+    """One plain sentence saying what the verdict means for delivery.
+
+    >>> verdict_summary([], "streaming")
+    'Nothing to fix for the streaming profile: ready to deliver.'
+    """
+    counts = finding_counts(findings)
+    errors, warnings = counts["error"], counts["warning"]
+    if errors:
+        also = f", plus {plural(warnings, 'thing')} worth a look" if warnings else ""
+        verb = "has" if errors == 1 else "have"
+        return f"{plural(errors, 'problem')} {verb} to be fixed before delivery{also}."
+    if warnings:
+        verb = "deserves" if warnings == 1 else "deserve"
+        things = plural(warnings, "thing")
+        return f"Nothing blocks delivery for the {profile} profile, but {things} {verb} a look."
+    return f"Nothing to fix for the {profile} profile: ready to deliver."
+
+
+def events_summary(finding: Finding, shown: int = 3) -> str:
+    """``at 1:01.250, 1:01.750 and 23 more`` for an event finding; ``""`` without events."""
+    if not finding.events:
+        return ""
+    times = [event_time(e) for e in finding.events[:shown]]
+    rest = len(finding.events) - len(times)
+    if rest:
+        return f"at {', '.join(times)} and {rest} more"
+    if len(times) == 1:
+        return f"at {times[0]}"
+    return f"at {', '.join(times[:-1])} and {times[-1]}"
+
+
+# --- tonal balance -------------------------------------------------------------------------------------
+
+BAND_LABELS: dict[str, str] = {
+    "sub": "Sub",
+    "bass": "Bass",
+    "low_mid": "Low mids",
+    "mid": "Mids",
+    "high_mid": "High mids",
+    "presence": "Presence",
+    "air": "Air",
+}
+
+
+def frequency(value: object) -> str:
+    """``60 Hz``, ``2 kHz``, ``12.5 kHz``."""
+    x = _as_float(value)
+    if x is None:
+        return MISSING
+    return f"{x / 1000:g} kHz" if x >= 1000 else f"{x:g} Hz"
+
+
+@dataclass(frozen=True)
+class TonalRow:
+    """One band of the tonal balance: its label, range, deviation from the target and whether it is within."""
+
+    label: str
+    range_text: str
+    deviation_text: str
+    tolerance_text: str
+    status: str  # "ok", "high", "low" or "unknown"
+
+
+def tonal_rows(report: Report) -> list[TonalRow]:
+    """The seven tonal bands of ``features["tonal_balance"]`` against the curve; ``[]`` when absent."""
+    bands = report.features.get("tonal_balance")
+    if bands is None:
+        return []
+    names = _field(bands, "names") or []
+    keys = ("low_hz", "high_hz", "level_db", "target_db", "tolerance_db")
+    columns = [_field(bands, key) or [] for key in keys]
+    if any(len(column) != len(names) for column in columns):
+        return []
+    rows = []
+    for name, low, high, level, target, tolerance in zip(names, *columns, strict=True):
+        x, t, tol = _as_float(level), _as_float(target), _as_float(tolerance)
+        deviation = None if x is None or t is None else x - t
+        if deviation is None or tol is None:
+            status = "unknown"
+        else:
+            status = "high" if deviation > tol else "low" if deviation < -tol else "ok"
+        rows.append(
+            TonalRow(
+                label=BAND_LABELS.get(str(name), str(name).replace("_", " ").capitalize()),
+                range_text=f"{frequency(low)}–{frequency(high)}",
+                deviation_text=signed_db(deviation),
+                tolerance_text=f"± {db(tol)}" if tol is not None else MISSING,
+                status=status,
+            )
+        )
+    return rows
+
+
 FILTERS: dict[str, Callable[..., str]] = {
     "number": number,
     "db": db,
@@ -465,5 +574,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "threshold": threshold,
     "format_line": format_line,
     "counts_text": counts_text,
+    "frequency": frequency,
+    "events_summary": events_summary,
 }
-"""The Jinja filters, registered by name on every report environment (HTML now, PDF later)."""
+"""The Jinja filters, registered by name on the report environment (HTML and PDF pages)."""

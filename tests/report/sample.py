@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from qc.features.registry import Event, Series
+from qc.features.overview import WaveformEnvelope
+from qc.features.registry import BandLevels, Event, Series
 from qc.findings import Finding
 from qc.report.model import FileReport, Report, ToolInfo
 
@@ -126,11 +127,59 @@ def short_term_series(duration_s: float = 205.0, hop_s: float = 1.0) -> Series:
     return Series(hop_s=hop_s, start_s=0.0, unit="LUFS", values=values)
 
 
+def waveform_envelope(duration_s: float = 205.04, columns: int = 800) -> WaveformEnvelope:
+    """A loud chorus (1:00-1:30) between quieter verses, as the overview feature would give it."""
+    column_s = duration_s / columns
+    high = [0.5 + (0.45 if 60 <= i * column_s < 90 else 0.2 * math.sin(i / 9.0) ** 2) for i in range(columns)]
+    return WaveformEnvelope(
+        column_s=column_s, min=[-h * 0.97 for h in high], max=high, rms=[h * 0.35 for h in high]
+    )
+
+
+def tonal_balance() -> BandLevels:
+    """Seven tonal bands against a curve: harsh high mids (+6.5 dB, tolerance 5.5 dB), the rest within."""
+    return BandLevels(
+        curve="default",
+        names=["sub", "bass", "low_mid", "mid", "high_mid", "presence", "air"],
+        low_hz=[20.0, 60.0, 200.0, 500.0, 2000.0, 5000.0, 10000.0],
+        high_hz=[60.0, 200.0, 500.0, 2000.0, 5000.0, 10000.0, 20000.0],
+        level_db=[-9.0, -3.5, -6.0, -8.0, -9.9, -22.0, None],
+        target_db=[-10.7, -3.1, -6.5, -7.8, -16.4, -24.1, -29.8],
+        tolerance_db=[16.0, 7.0, 9.0, 7.0, 5.5, 11.0, 20.0],
+    )
+
+
+def spectrum_bands() -> BandLevels:
+    """Ten octave bands, 31.5 Hz to 16 kHz, a flat tolerance of 6 dB, one band (4 kHz) 8 dB over."""
+    centres = [31.5, 63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0]
+    target = [-12.0 - 1.5 * i for i in range(10)]
+    level = [t + (8.0 if c == 4000.0 else 1.0) for t, c in zip(target, centres, strict=True)]
+    return BandLevels(
+        curve="default",
+        names=[f"{c:g} Hz" for c in centres],
+        low_hz=[c / math.sqrt(2) for c in centres],
+        high_hz=[c * math.sqrt(2) for c in centres],
+        level_db=level,
+        target_db=target,
+        tolerance_db=[6.0] * 10,
+    )
+
+
+def correlation_series(duration_s: float = 205.0, hop_s: float = 0.5) -> Series:
+    """Stereo correlation: mostly +0.7, an out-of-phase dip to -0.4 around 2:00, one silent window."""
+    values: list[float | None] = [
+        0.7 - (1.1 if 118 <= i * hop_s < 122 else 0.0) for i in range(int(duration_s / hop_s))
+    ]
+    values[3] = None
+    return Series(hop_s=hop_s, start_s=0.5, unit="", values=values)
+
+
 def sample_report(
     *,
     path: str = "mixes/final mix v3.wav",
     findings: list[Finding] | None = None,
     with_series: bool = True,
+    with_pictures: bool = False,
     **overrides: Any,
 ) -> Report:
     """A failing streaming report with key numbers, per-channel and event features, and a loudness series.
@@ -174,8 +223,20 @@ def sample_report(
         "findings": findings,
         "series": {"short_term_lufs": short_term_series()} if with_series else {},
     }
+    if with_pictures:
+        fields["features"].update(
+            waveform_envelope=waveform_envelope(),
+            tonal_balance=tonal_balance(),
+            spectrum_bands=spectrum_bands(),
+        )
+        fields["series"]["stereo_correlation_series"] = correlation_series()
     fields.update(overrides)
     return Report(**fields)
+
+
+def picture_report(**overrides: Any) -> Report:
+    """:func:`sample_report` with the data of every picture: waveform, tonal balance, stereo correlation."""
+    return sample_report(with_pictures=True, **overrides)
 
 
 def clean_report(**overrides: Any) -> Report:

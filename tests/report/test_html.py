@@ -1,75 +1,33 @@
-"""The HTML renderer and the shared filters: sections, escaping, formatting, grouping, the loudness chart."""
+"""The HTML renderer and the shared filters: sections, escaping, formatting, grouping."""
 
 from __future__ import annotations
 
 import math
-from html.parser import HTMLParser
 
 import pytest
+from report.page import Page
 from report.sample import (
     HOSTILE_NAME,
     clean_report,
     clicks_finding,
     loudness_finding,
+    picture_report,
     range_finding,
     sample_file,
     sample_report,
     true_peak_finding,
 )
 
-from qc.features.registry import Series
+from qc.branding import Branding
 from qc.report import filters, render_html
-from qc.report.html import environment, loudness_chart
+from qc.report.html import environment
 from qc.resources import templates_dir
 
+PNG_LOGO = (  # a 1x1 PNG
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 HOSTILE_TEXT = "\"<script>alert(1)</script> – Ærø 東京 'quoted' & more"
-
-
-class Page(HTMLParser):
-    """Parse a page into its start tags and the text inside each element with an id."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text_by_id: dict[str, str] = {}
-        self._open: list[tuple[str, str | None]] = []
-        self.feed(html)
-        self.close()
-
-    def _boundary(self) -> None:
-        for _, element_id in self._open:
-            if element_id:
-                self.text_by_id[element_id] += " "
-
-    def handle_starttag(self, tag, attrs):
-        self._boundary()
-        attributes = dict(attrs)
-        self.tags.append((tag, attributes))
-        if tag not in ("meta", "br", "line", "polyline"):
-            self._open.append((tag, attributes.get("id")))
-            if attributes.get("id"):
-                self.text_by_id[attributes["id"]] = ""
-
-    def handle_startendtag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_endtag(self, tag):
-        self._boundary()
-        while self._open:
-            open_tag, _ = self._open.pop()
-            if open_tag == tag:
-                break
-
-    def handle_data(self, data):
-        for _, element_id in self._open:
-            if element_id:
-                self.text_by_id[element_id] += data
-
-    def text(self, element_id: str) -> str:
-        return " ".join(self.text_by_id[element_id].split())
-
-    def ids(self) -> list[str]:
-        return [a["id"] for _, a in self.tags if a.get("id")]
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +36,29 @@ def page() -> Page:
 
 
 def test_page_has_every_section(page):
-    for section in ("verdict", "key-numbers", "findings", "file", "features"):
+    for section in (
+        "verdict",
+        "top-problems",
+        "key-numbers",
+        "pictures",
+        "platforms",
+        "findings",
+        "file",
+        "features",
+    ):
         assert ("section", section) in [(t, a.get("id")) for t, a in page.tags]
 
 
-def test_page_is_self_contained(page):
-    html = render_html(sample_report())
+def test_page_is_self_contained():
+    html = render_html(picture_report(), Branding(logo=PNG_LOGO))
+    page = Page(html)
     assert "<script" not in html.lower()
     assert "http://" not in html and "https://" not in html
-    assert not [t for t, a in page.tags if t == "link" or "src" in a or "href" in a]
+    assert not [t for t, _ in page.tags if t in ("link", "iframe", "object", "embed")]
+    sources = [a["src"] for _, a in page.tags if "src" in a]
+    assert len(sources) == 5  # logo + four pictures
+    assert all(src.startswith(("data:image/svg+xml;base64,", "data:image/png;base64,")) for src in sources)
+    assert all(a["href"].startswith("#") for _, a in page.tags if "href" in a)
 
 
 def test_css_is_inlined_from_report_css():
@@ -142,8 +114,11 @@ def test_verdict_section_shows_the_verdict_with_its_colour_class(findings, verdi
     assert page.text("verdict").startswith(title)
 
 
-def test_verdict_counts_findings_by_severity(page):
-    assert page.text("verdict") == "Needs a revision 1 error 2 warnings 1 info 1 skipped"
+def test_verdict_counts_findings_by_severity_and_says_what_it_means(page):
+    assert page.text("verdict") == (
+        "Needs a revision 1 error 2 warnings 1 info 1 skipped "
+        "1 problem has to be fixed before delivery, plus 2 things worth a look."
+    )
 
 
 def test_key_numbers_are_formatted_against_the_profile_targets(page):
@@ -231,45 +206,6 @@ def test_features_table_lists_every_scalar_feature_in_its_unit(page):
     ):
         assert expected in text
     assert "click_events" not in text  # event lists are findings' business, not a scalar
-
-
-def test_loudness_chart_is_drawn_when_the_series_is_present(page):
-    polylines = [a for t, a in page.tags if t == "polyline"]
-    assert len(polylines) == 2  # the undefined point at 0:05 splits the line
-    assert [a for t, a in page.tags if t == "line" and a.get("class") == "target"]
-
-
-def test_no_chart_without_the_series():
-    assert "<svg" not in render_html(sample_report(with_series=False))
-
-
-def test_chart_places_the_target_line_at_the_target_level():
-    series = Series(hop_s=0.5, values=[-14.0] * 10 + [None, -math.inf] + [-14.0] * 10)
-    chart = loudness_chart(series, duration_s=11.0, target_lufs=-14.0)
-    assert chart is not None and chart.target_y is not None
-    assert len(chart.lines) == 2
-    for line in chart.lines:
-        for point in line.split():
-            x, y = (float(v) for v in point.split(","))
-            assert float(chart.left) <= x <= float(chart.right)
-            assert y == pytest.approx(float(chart.target_y))
-
-
-def test_chart_reduces_long_series_keeping_the_loudest_value():
-    values = [-30.0] * 100_000
-    values[54_321] = -6.0
-    chart = loudness_chart(Series(hop_s=0.1, values=values), duration_s=10_000.0, target_lufs=None)
-    assert chart is not None
-    points = chart.lines[0].split()
-    assert len(points) <= 1200
-    top = min(float(p.split(",")[1]) for p in points)
-    ticks = {t.label: float(t.position) for t in chart.y_ticks}
-    assert list(ticks) == ["-36", "-24", "-12", "0"]
-    assert top == pytest.approx((ticks["-12"] + ticks["0"]) / 2)  # -6 LUFS, halfway between the ticks
-
-
-def test_silent_series_gives_no_chart():
-    assert loudness_chart(Series(hop_s=1.0, values=[None, -math.inf]), 2.0, -14.0) is None
 
 
 def test_environment_is_confined_autoescaped_and_strict():
