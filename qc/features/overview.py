@@ -83,9 +83,15 @@ class WaveformOverview(Extractor):
         columns = np.minimum((block.start_frame + np.arange(len(x))) // self._width, last)
         starts = np.flatnonzero(np.r_[True, columns[1:] != columns[:-1]])
         index = columns[starts]
-        low = np.minimum.reduceat(x.min(axis=1), starts)
-        high = np.maximum.reduceat(x.max(axis=1), starts)
-        squares = np.add.reduceat((x * x).mean(axis=1), starts)
+        # element-wise across channels: numpy's reductions along a 2-long axis are ~20x slower
+        lowest, highest, power = x[:, 0], x[:, 0], x[:, 0] * x[:, 0]
+        for channel in range(1, x.shape[1]):
+            lowest = np.minimum(lowest, x[:, channel])
+            highest = np.maximum(highest, x[:, channel])
+            power = power + x[:, channel] * x[:, channel]
+        low = np.minimum.reduceat(lowest, starts)
+        high = np.maximum.reduceat(highest, starts)
+        squares = np.add.reduceat(power, starts) / x.shape[1]
         counts = np.diff(np.r_[starts, len(x)])
         fresh = self._counts[index] == 0
         self._low[index] = np.where(fresh, low, np.minimum(self._low[index], low))
