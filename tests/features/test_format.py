@@ -6,21 +6,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from harness import run_extractor
 from music import music
 from signals import noise, silence, write
 
 from qc.audio import iter_blocks, open_audio
 from qc.features.format import Bandwidth, EffectiveBitDepth, FileFormat, cutoff_frequency
-from qc.features.registry import Block, Unavailable
+from qc.features.registry import Unavailable
 
 
 def measure_file(cls, path: Path, block_frames: int = 4096, **params) -> dict:
     """Open ``path`` and run extractor ``cls`` over its blocks, as qc.analysis does."""
     info = open_audio(path)
-    extractor = cls(info, cls.Params.model_validate(params))
-    for start, samples in iter_blocks(info, block_frames):
-        extractor.update(Block(start, samples))
-    return extractor.result({})
+    x = np.concatenate([samples for _, samples in iter_blocks(info, block_frames)])
+    return run_extractor(cls, x, info.sample_rate, block_frames, info=info, **params)
 
 
 def _quantised(x: np.ndarray, bits: int) -> np.ndarray:

@@ -11,9 +11,9 @@ import warnings
 import numpy as np
 import pytest
 from ebu import EBU_3342, ebu_3341, ebu_3341_case, ebu_3342
+from harness import audio_info, run_extractor
 from signals import noise, silence, sine, write
 
-from qc.audio import AudioInfo
 from qc.features.loudness import (
     KWeighted,
     KWeightingFilter,
@@ -26,34 +26,14 @@ from qc.features.loudness import (
     loudness_range_from_short_term,
     power_to_lufs,
 )
-from qc.features.registry import Block, FeatureUnavailable, NoParams, Series, Unavailable
+from qc.features.registry import FeatureUnavailable, Series, Unavailable
 
 RATES = [44100, 48000, 96000]
 
 
-def _info(x: np.ndarray, sample_rate: int) -> AudioInfo:
-    return AudioInfo(
-        path="test.wav",
-        sha256="",
-        format="WAV",
-        subtype="FLOAT",
-        sample_rate=sample_rate,
-        channels=x.shape[1],
-        frames=x.shape[0],
-        duration_s=x.shape[0] / sample_rate,
-    )
-
-
 def measure(x: np.ndarray, sample_rate: int, block_frames: int | None = 4096) -> dict:
     """Run the registered stream and extractor over ``x`` the way qc.analysis does (None = one block)."""
-    info = _info(x, sample_rate)
-    stream = KWeighted(info)
-    extractor = Loudness(info, NoParams())
-    step = block_frames or len(x)
-    for start in range(0, len(x), step):
-        samples = x[start : start + step]
-        extractor.update(Block(start, samples, {stream.name: stream.process(samples)}))
-    return extractor.result({})
+    return run_extractor(Loudness, x, sample_rate, block_frames)
 
 
 def _meter(x: np.ndarray, sample_rate: int, channel_weights=None) -> LoudnessMeter:
@@ -113,8 +93,8 @@ def test_one_4th_order_section_equals_the_two_stage_cascade(sample_rate: int) ->
 
 def test_k_weighted_stream_carries_its_state_across_blocks() -> None:
     x = noise(-20.0, 1.0, 44100, channels=2)
-    whole = KWeighted(_info(x, 44100)).process(x)
-    stream = KWeighted(_info(x, 44100))
+    whole = KWeighted(audio_info(x, 44100)).process(x)
+    stream = KWeighted(audio_info(x, 44100))
     pieces = np.concatenate([stream.process(x[start : start + 1000]) for start in range(0, len(x), 1000)])
     assert pieces.dtype == np.float64 and pieces.shape == x.shape
     np.testing.assert_allclose(pieces, whole, rtol=0, atol=1e-12)

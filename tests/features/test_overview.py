@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from harness import audio_info, run_extractor
 from signals import noise, sine
 
-from qc.audio import AudioInfo
 from qc.features.overview import OVERVIEW_COLUMNS, WaveformOverview, column_frames
-from qc.features.registry import Block, FeatureUnavailable, NoParams, extractor_for
+from qc.features.registry import FeatureUnavailable, extractor_for
 
 BLOCKS = [1000, 1024, 4096, None]  # None: the whole signal as one block
 
 
-def _info(x: np.ndarray, sample_rate: int, frames: int | None = None) -> AudioInfo:
-    return AudioInfo(
-        path="test.wav",
-        sha256="",
-        format="WAV",
-        subtype="FLOAT",
-        sample_rate=sample_rate,
-        channels=x.shape[1],
-        frames=len(x) if frames is None else frames,
-        duration_s=len(x) / sample_rate,
-    )
-
-
 def envelope(x: np.ndarray, sample_rate: int, block_frames: int | None, frames: int | None = None):
-    extractor = WaveformOverview(_info(x, sample_rate, frames), NoParams())
-    step = block_frames or max(len(x), 1)
-    for start in range(0, len(x), step):
-        extractor.update(Block(start, x[start : start + step]))
-    return extractor.result({})["waveform_envelope"]
+    """The overview of ``x`` (``frames``: the frame count the header declares, default ``len(x)``)."""
+    info = audio_info(x, sample_rate, frames=frames)
+    return run_extractor(WaveformOverview, x, sample_rate, block_frames, info=info)["waveform_envelope"]
 
 
 def reference(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

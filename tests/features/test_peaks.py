@@ -8,42 +8,18 @@ import subprocess
 
 import numpy as np
 import pytest
-from pydantic import BaseModel, ValidationError
+from harness import audio_info
+from harness import run_extractor as measure  # measure(cls, x, sample_rate, block_frames=4096, **params)
+from pydantic import ValidationError
 from signals import noise, silence, sine, write
 
-from qc.audio import AudioInfo
 from qc.dsp.truepeak import annex2_true_peak, true_peak
 from qc.features import peaks
 from qc.features.peaks import ClipParams, Clipping, Levels, TruePeak, TruePeakParams
-from qc.features.registry import Block, Extractor, NoParams, Unavailable, extractor_for
+from qc.features.registry import Block, NoParams, Unavailable, extractor_for
 
 RATES = [44100, 48000, 96000]
 BLOCKS = [1000, 1024, 4096, None]  # None: the whole signal as one block
-
-
-def _info(x: np.ndarray, sample_rate: int) -> AudioInfo:
-    return AudioInfo(
-        path="test.wav",
-        sha256="",
-        format="WAV",
-        subtype="FLOAT",
-        sample_rate=sample_rate,
-        channels=x.shape[1],
-        frames=x.shape[0],
-        duration_s=x.shape[0] / sample_rate,
-    )
-
-
-def measure(
-    cls: type[Extractor], x: np.ndarray, sample_rate: int, block_frames: int | None = 4096, **params
-) -> dict:
-    """Run one extractor over ``x`` block by block, as qc.analysis does (None = one block)."""
-    settings: BaseModel = cls.Params.model_validate(params)
-    extractor = cls(_info(x, sample_rate), settings)
-    step = block_frames or len(x)
-    for start in range(0, len(x), step):
-        extractor.update(Block(start, x[start : start + step]))
-    return extractor.result({})
 
 
 def fade(x: np.ndarray, sample_rate: int, fade_s: float = 0.02) -> np.ndarray:
@@ -218,7 +194,7 @@ def test_true_peak_events_are_capped_and_the_rest_counted(monkeypatch: pytest.Mo
         x[:, 0] += tone_burst(
             sample_rate, sample_rate, crest_at=(0.1 + 0.1 * k) * sample_rate + 0.5, peak=1.0
         )
-    extractor = TruePeak(_info(x, sample_rate), TruePeakParams())
+    extractor = TruePeak(audio_info(x, sample_rate), TruePeakParams())
     extractor.update(Block(0, x))
     events = extractor.result({})["true_peak_events"]
     assert [round(e.start_s, 1) for e in events] == [0.1, 0.2, 0.3, 0.4, 0.5]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from harness import run_extractor as measure  # measure(cls, x, sample_rate, block_frames=4096, **params)
 from music import music
 from signals import noise, silence, sine
 
-from qc.audio import AudioInfo
-from qc.features.registry import Block, FeatureUnavailable, Unavailable
+from qc.features.registry import FeatureUnavailable, Unavailable
 from qc.features.signal import (
     HUM_ABSENT_DB,
     DCOffset,
@@ -16,38 +16,11 @@ from qc.features.signal import (
     FrameGrid,
     Hum,
     NoiseFloor,
-    Squares,
     WindowSums,
     dc_offset_dbfs,
 )
 
 BLOCKS = [1024, 4096, None]  # None: the whole signal in one block
-
-
-def _info(x: np.ndarray, sample_rate: int) -> AudioInfo:
-    return AudioInfo(
-        path="test.wav",
-        sha256="",
-        format="WAV",
-        subtype="FLOAT",
-        sample_rate=sample_rate,
-        channels=x.shape[1],
-        frames=x.shape[0],
-        duration_s=x.shape[0] / sample_rate,
-        bit_depth=32,
-    )
-
-
-def measure(cls, x: np.ndarray, sample_rate: int, block_frames: int | None = 4096, **params) -> dict:
-    """Run extractor ``cls`` over ``x`` block by block, with its shared streams, as qc.analysis does."""
-    info = _info(x, sample_rate)
-    streams = [{"squares": Squares}[name](info) for name in cls.streams]
-    extractor = cls(info, cls.Params.model_validate(params))
-    step = block_frames or len(x)
-    for start in range(0, len(x), step):
-        samples = np.ascontiguousarray(x[start : start + step])
-        extractor.update(Block(start, samples, {stream.name: stream.process(samples) for stream in streams}))
-    return extractor.result({})
 
 
 def _with_quiet_passages(x: np.ndarray, sample_rate: int, quiet: np.ndarray) -> np.ndarray:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from harness import run_extractor
 from music import music
 from signals import noise, silence, sine
 
-from qc.audio import AudioInfo
-from qc.features.registry import Block, FeatureUnavailable
-from qc.features.signal import Squares
+from qc.features.registry import FeatureUnavailable
 from qc.features.silence import Silence
 
 BLOCKS = [1024, 4096, None]  # None: the whole signal in one block
@@ -17,24 +16,7 @@ BLOCKS = [1024, 4096, None]  # None: the whole signal in one block
 
 def measure(x: np.ndarray, sample_rate: int, block_frames: int | None = 4096, **params) -> dict:
     """Run the silence extractor over ``x`` block by block, with its shared stream, as qc.analysis does."""
-    info = AudioInfo(
-        path="test.wav",
-        sha256="",
-        format="WAV",
-        subtype="FLOAT",
-        sample_rate=sample_rate,
-        channels=x.shape[1],
-        frames=x.shape[0],
-        duration_s=x.shape[0] / sample_rate,
-        bit_depth=32,
-    )
-    stream = Squares(info)
-    extractor = Silence(info, Silence.Params.model_validate(params))
-    step = block_frames or len(x)
-    for start in range(0, len(x), step):
-        samples = np.ascontiguousarray(x[start : start + step])
-        extractor.update(Block(start, samples, {stream.name: stream.process(samples)}))
-    return extractor.result({})
+    return run_extractor(Silence, x, sample_rate, block_frames, **params)
 
 
 def _fade(x: np.ndarray, sample_rate: int, in_s: float, out_s: float) -> np.ndarray:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from harness import run_extractor
 from music import music
 from pydantic import ValidationError
 from signals import noise, silence, sine
 
-from qc.audio import AudioInfo
 from qc.errors import ProfileError
 from qc.features.curves import BAND_NAMES, TONE_BANDS, Curve, curve_names, load_curve
-from qc.features.registry import BandLevels, Block, FeatureUnavailable, extractor_for, validate_params
+from qc.features.registry import BandLevels, FeatureUnavailable, extractor_for, validate_params
 from qc.features.spectrum import (
     ALIGN_BANDS,
     TonalBalance,
@@ -31,26 +31,9 @@ RATES = [44100, 48000, 96000]
 SEEDS = [1, 2, 3, 7]
 
 
-def _info(x: np.ndarray, sample_rate: int) -> AudioInfo:
-    return AudioInfo(
-        path="test.wav",
-        sha256="",
-        format="WAV",
-        subtype="FLOAT",
-        sample_rate=sample_rate,
-        channels=x.shape[1],
-        frames=x.shape[0],
-        duration_s=x.shape[0] / sample_rate,
-    )
-
-
 def measure(x: np.ndarray, sample_rate: int, block_frames: int | None = 65536, **params) -> dict:
     """Run the extractor over ``x`` the way qc.analysis does (None = one block)."""
-    extractor = TonalBalance(_info(x, sample_rate), TonalParams(**params))
-    step = block_frames or len(x)
-    for start in range(0, len(x), step):
-        extractor.update(Block(start, x[start : start + step]))
-    return extractor.result({})
+    return run_extractor(TonalBalance, x, sample_rate, block_frames, **params)
 
 
 def deviations(values: dict) -> np.ndarray:

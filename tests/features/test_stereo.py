@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from harness import run_extractor
 from music import music
 from signals import noise, silence, sine
 
-from qc.audio import AudioInfo
-from qc.features.registry import Block, FeatureUnavailable, Series, Unavailable
-from qc.features.signal import Squares
+from qc.features.registry import FeatureUnavailable, Series, Unavailable
 from qc.features.stereo import MONO_LOSS_LIMIT_DB, Stereo, lowpass_coefficients
 
 BLOCKS = [1024, 4096, None]  # None: the whole signal in one block
@@ -17,24 +16,7 @@ BLOCKS = [1024, 4096, None]  # None: the whole signal in one block
 
 def measure(x: np.ndarray, sample_rate: int, block_frames: int | None = 4096, **params) -> dict:
     """Run the stereo extractor over ``x`` block by block, with its shared stream, as qc.analysis does."""
-    info = AudioInfo(
-        path="test.wav",
-        sha256="",
-        format="WAV",
-        subtype="FLOAT",
-        sample_rate=sample_rate,
-        channels=x.shape[1],
-        frames=x.shape[0],
-        duration_s=x.shape[0] / sample_rate,
-        bit_depth=32,
-    )
-    stream = Squares(info)
-    extractor = Stereo(info, Stereo.Params.model_validate(params))
-    step = block_frames or len(x)
-    for start in range(0, len(x), step):
-        samples = np.ascontiguousarray(x[start : start + step])
-        extractor.update(Block(start, samples, {stream.name: stream.process(samples)}))
-    return extractor.result({})
+    return run_extractor(Stereo, x, sample_rate, block_frames, **params)
 
 
 def _correlated_noise(rho: float, duration_s: float, sample_rate: int) -> np.ndarray:
