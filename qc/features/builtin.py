@@ -1,3 +1,3 @@
 """Import every built-in feature module so that its extractors register themselves."""
 
-from . import dynamics, format, loudness, overview, peaks, signal, silence, spectrum, stereo  # noqa: F401
+from . import dynamics, format, glitches, loudness, overview, peaks, signal, silence, spectrum, stereo  # noqa: F401
