@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import codec as _codec  # noqa: F401  (registers the codec features, computed after the pass)
 from .audio import DEFAULT_BLOCK_FRAMES, AudioInfo, iter_blocks
 from .features.registry import (
     Block,
@@ -57,6 +58,15 @@ class FeatureSet:
         if key not in self.values:
             return f"feature {name!r} was not computed"
         return None
+
+    def add(self, key: tuple[str, str], value: FeatureValue | Unavailable) -> None:
+        """Record a value computed outside the pass (e.g. by ``qc.codec``), or why it is unavailable."""
+        if isinstance(value, Unavailable):
+            self.values.pop(key, None)
+            self.unavailable[key] = value.reason
+        else:
+            self.unavailable.pop(key, None)
+            self.values[key] = value
 
     def defaults(self) -> dict[str, FeatureValue]:
         """Every feature computed with default parameters, by name (the report's ``features``)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from . import __version__
 from .analysis import FeatureRequest, FeatureSet, extract_features
 from .audio import DEFAULT_BLOCK_FRAMES, AudioInfo, open_audio
+from .codec import CODEC_NEEDS, codec_features, is_codec_feature
 from .features.registry import Series
 from .report.model import FileReport, Report, ToolInfo
 from .rules import evaluate_all, load_rules
@@ -39,6 +40,9 @@ class Checker:
         Profile name (``mixqc rules profiles`` lists them), e.g. ``"streaming"``.
     rule_packs
         Extra YAML rule packs applied over the default pack, in order.
+    thorough
+        Encode whole files in the codec round trip instead of their loudest passages (slow: about 4 s
+        of CPU per minute of audio; see ``qc.codec``).
 
     Raises
     ------
@@ -47,8 +51,13 @@ class Checker:
     """
 
     def __init__(
-        self, profile: str = DEFAULT_PROFILE, rule_packs: Sequence[str | os.PathLike[str]] = ()
+        self,
+        profile: str = DEFAULT_PROFILE,
+        rule_packs: Sequence[str | os.PathLike[str]] = (),
+        *,
+        thorough: bool = False,
     ) -> None:
+        self.thorough = thorough
         packs = [Path(p) for p in rule_packs]
         self.ruleset = load_rules(packs)
         self.profile = self.ruleset.profile(profile)
@@ -58,6 +67,8 @@ class Checker:
         """The features to compute: those the active rules need, plus the report's key numbers."""
         wanted = [rule.feature_request() for rule in self.rules]
         wanted += [FeatureRequest(name) for name in SUMMARY_FEATURES]
+        if any(is_codec_feature(request.name) for request in wanted):
+            wanted += [FeatureRequest(name) for name in CODEC_NEEDS]  # to choose the passages to encode
         unique: dict[tuple[str, str], FeatureRequest] = {}
         for request in wanted:
             unique.setdefault(request.key, request)
@@ -72,7 +83,12 @@ class Checker:
             If the file cannot be analysed.
         """
         info = open_audio(path)
-        features = extract_features(info, self.requests(), block_frames=block_frames)
+        requests = self.requests()
+        streamed = [request for request in requests if not is_codec_feature(request.name)]
+        features = extract_features(info, streamed, block_frames=block_frames)
+        # Codec features need ffmpeg and the pass's results (which passages to encode): a second stage.
+        for key, value in codec_features(info, requests, features, full=True if self.thorough else None):
+            features.add(key, value)
         findings = evaluate_all(self.rules, features, self.profile)
         return _build_report(info, self.profile.name, self.profile.targets, features, findings)
 
