@@ -68,10 +68,20 @@ class FeatureSet:
             self.unavailable.pop(key, None)
             self.values[key] = value
 
-    def defaults(self) -> dict[str, FeatureValue]:
-        """Every feature computed with default parameters, by name (the report's ``features``)."""
+    def by_name(self, requests: Iterable[FeatureRequest] = ()) -> dict[str, FeatureValue]:
+        """One value per feature name (the report's ``features``), sorted by name.
+
+        For a name computed with several parameter sets, the first of ``requests`` that asks for it wins
+        (the parameters the rules used); otherwise the default parameters, otherwise the first computed.
+        """
+        chosen: dict[str, FeatureValue] = {}
+        for request in requests:
+            if request.name not in chosen and request.key in self.values:
+                chosen[request.name] = self.values[request.key]
         default = params_key({})
-        return {name: value for (name, key), value in sorted(self.values.items()) if key == default}
+        for (name, _key), value in sorted(self.values.items(), key=lambda item: item[0][1] != default):
+            chosen.setdefault(name, value)
+        return dict(sorted(chosen.items()))
 
 
 class _Plan:

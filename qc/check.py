@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .analysis import FeatureRequest, FeatureSet, extract_features
+from .analysis import FeatureRequest, extract_features
 from .audio import DEFAULT_BLOCK_FRAMES, AudioInfo, open_audio
 from .codec import CODEC_NEEDS, codec_features, is_codec_feature
-from .features.registry import Series
+from .features.curves import load_curve
+from .features.registry import Series, extractor_for
 from .report.model import FileReport, Report, ToolInfo
 from .rules import evaluate_all, load_rules
+from .rules.model import Rule
 
 DEFAULT_PROFILE = "premaster"
 
@@ -40,6 +42,9 @@ class Checker:
         Profile name (``mixqc rules profiles`` lists them), e.g. ``"streaming"``.
     rule_packs
         Extra YAML rule packs applied over the default pack, in order.
+    curve
+        Tonal target curve for every rule whose feature takes one (a name in ``rules/curves/`` or a
+        YAML path), unless the rule sets its own ``params.curve``.
     thorough
         Encode whole files in the codec round trip instead of their loudest passages (slow: about 4 s
         of CPU per minute of audio; see ``qc.codec``).
@@ -56,12 +61,16 @@ class Checker:
         rule_packs: Sequence[str | os.PathLike[str]] = (),
         *,
         thorough: bool = False,
+        curve: str | None = None,
     ) -> None:
         self.thorough = thorough
         packs = [Path(p) for p in rule_packs]
         self.ruleset = load_rules(packs)
         self.profile = self.ruleset.profile(profile)
         self.rules = self.ruleset.active(self.profile.name)
+        if curve is not None:
+            load_curve(curve)  # an unknown or malformed curve fails here, before any audio is read
+            self.rules = [_with_curve(rule, curve) for rule in self.rules]
 
     def requests(self) -> list[FeatureRequest]:
         """The features to compute: those the active rules need, plus the report's key numbers."""
@@ -90,11 +99,11 @@ class Checker:
         for key, value in codec_features(info, requests, features, full=True if self.thorough else None):
             features.add(key, value)
         findings = evaluate_all(self.rules, features, self.profile)
-        return _build_report(info, self.profile.name, self.profile.targets, features, findings)
+        values = features.by_name(self.requests())
+        return _build_report(info, self.profile.name, self.profile.targets, values, findings)
 
 
-def _build_report(info: AudioInfo, profile: str, targets, features: FeatureSet, findings) -> Report:
-    values = features.defaults()
+def _build_report(info: AudioInfo, profile: str, targets, values: dict, findings) -> Report:
     series = {name: value for name, value in values.items() if isinstance(value, Series)}
     scalars = {name: value for name, value in values.items() if not isinstance(value, Series)}
     return Report(
@@ -106,6 +115,17 @@ def _build_report(info: AudioInfo, profile: str, targets, features: FeatureSet, 
         findings=findings,
         series=series,
     )
+
+
+def _with_curve(rule: Rule, curve: str) -> Rule:
+    """``rule`` with ``params.curve`` set, if its feature takes a curve and the rule does not pin one."""
+    try:
+        fields = extractor_for(rule.feature).Params.model_fields
+    except KeyError:  # features computed outside the streaming pass (codec) take no curve
+        return rule
+    if "curve" not in fields or "curve" in rule.params:
+        return rule
+    return rule.model_copy(update={"params": {**rule.params, "curve": curve}})
 
 
 def analyze(

@@ -71,6 +71,14 @@ def _build_parser() -> argparse.ArgumentParser:
         default="error",
         help="exit 1 when a finding is at or above this severity (default: error)",
     )
+    check.add_argument(
+        "--curve", metavar="NAME|FILE", help="tonal target curve: default, bright, warm, or a YAML file"
+    )
+    check.add_argument(
+        "--thorough",
+        action="store_true",
+        help="codec round trip on the whole file instead of its loudest passages (slow)",
+    )
     check.add_argument("--no-color", action="store_true", help="no ANSI colours in the terminal summary")
     check.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 
@@ -215,7 +223,7 @@ def _check(args: argparse.Namespace) -> int:
 
     branding = _branding(args)
     renderers = _renderers(branding)
-    checker = Checker(args.profile or DEFAULT_PROFILE, args.rules)
+    checker = Checker(args.profile or DEFAULT_PROFILE, args.rules, thorough=args.thorough, curve=args.curve)
     color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     to_stdout = args.json == "-" or args.md == "-"
     summary_stream = sys.stderr if to_stdout else sys.stdout

@@ -638,8 +638,10 @@ def _round_trip(
         "%s: codec round trip of %.1f s: %s",
         info.path,
         sum(b - a for a, b in result.excerpts_s),
-        ", ".join(f"{name} {value:+.2f} dBTP in {result.seconds[name]:.2f} s"
-                  for name, value in result.peaks_dbtp.items()),
+        ", ".join(
+            f"{name} {value:+.2f} dBTP in {result.seconds[name]:.2f} s"
+            for name, value in result.peaks_dbtp.items()
+        ),
     )
     return result
 

@@ -254,3 +254,22 @@ def test_writing_to_a_device_writes_through_it_and_keeps_it_a_device(clean_mix, 
     reader.join(timeout=30)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert json.loads(received[0])["schema_version"] == "1"
+
+
+def test_curve_option_changes_the_tonal_thresholds(tmp_path, capsys):
+    from music import music
+
+    x, sample_rate = music(12.0, seed=2)
+    path = write(tmp_path / "mix.wav", x, sample_rate, "PCM_24")
+    assert main(["check", str(path), "--json", "-"]) in (0, 1)
+    default = json.loads(capsys.readouterr().out)["features"]
+    assert main(["check", str(path), "--json", "-", "--curve", "bright"]) in (0, 1)
+    bright = json.loads(capsys.readouterr().out)["features"]
+    assert default["tonal_balance"]["curve"] == "default" and bright["tonal_balance"]["curve"] == "bright"
+    assert default["tonal_high_mid_db"] != bright["tonal_high_mid_db"]
+
+
+def test_unknown_curve_exits_2(clean_mix, capsys):
+    assert main(["check", str(clean_mix), "--curve", "no-such-curve"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-curve" in err and len(err.strip().splitlines()) == 1
