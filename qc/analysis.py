@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import codec as _codec  # noqa: F401  (registers the codec features, computed after the pass)
 from .audio import DEFAULT_BLOCK_FRAMES, AudioInfo, iter_blocks
 from .features.registry import (
     Block,

@@ -78,7 +78,7 @@ from .dsp.truepeak import (
     interval_peaks,
     refine_interval_peaks,
 )
-from .features.peaks import DEFAULT_MERGE_GAP_S, _EventMerger
+from .features.peaks import DEFAULT_MERGE_GAP_S, EventMerger
 from .features.registry import (
     Event,
     Extractor,
@@ -328,7 +328,7 @@ class _DecodedMeter:
         self._next = 0  # first interval [n, n+1] not yet measured
         self.peak = 0.0  # linear true peak so far
         self.peak_at = 0.0  # where it is, file frames
-        self.merger = _EventMerger(channels, gap_frames, np.maximum)
+        self.merger = EventMerger(channels, gap_frames, np.maximum)
 
     def update(self, block: np.ndarray) -> None:
         buffer = np.concatenate((self._carry, block))

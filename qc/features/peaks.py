@@ -43,7 +43,7 @@ _MARGIN = 10.0 ** (CANDIDATE_MARGIN_DB / 20.0)
 _OVERREAD = 10.0 ** (GRID_OVERREAD_DB / 20.0)
 
 
-class _EventMerger:
+class EventMerger:
     """Turns runs ``[start, end)`` (frames, in time order per channel) into events, merging close ones.
 
     Two runs of a channel merge when the second starts at most ``gap_frames`` after the first ends; the
@@ -98,7 +98,7 @@ class _EventMerger:
 
 
 def _events(
-    info: AudioInfo, merger: _EventMerger, feature: str, value_of: Callable[[float], float]
+    info: AudioInfo, merger: EventMerger, feature: str, value_of: Callable[[float], float]
 ) -> list[Event]:
     """The merger's events in seconds (clamped to the file), logging how many were not kept."""
     found = merger.finish()
@@ -213,7 +213,7 @@ class TruePeak(Extractor):
         self._best = np.zeros(channels)
         self._ceiling = db_to_gain(settings.ceiling_dbtp)
         gap = seconds_to_frames(settings.merge_gap_s, info.sample_rate)
-        self._merger = _EventMerger(channels, gap, np.maximum)
+        self._merger = EventMerger(channels, gap, np.maximum)
 
     def update(self, block: Block) -> None:
         self._scan(self._joined(block.samples))
@@ -379,7 +379,7 @@ class Clipping(Extractor):
         self._run_start: list[int | None] = [None] * info.channels  # run still open at the block's end
         self._frames = 0
         gap = seconds_to_frames(settings.merge_gap_s, info.sample_rate)
-        self._merger = _EventMerger(info.channels, gap, np.add)
+        self._merger = EventMerger(info.channels, gap, np.add)
 
     def update(self, block: Block) -> None:
         x = block.samples

@@ -25,10 +25,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from ..errors import RulePackError
+from ..datafile import load_data_file
 from ..findings import Finding, Severity, Verdict, verdict_of
 from ..resources import rules_dir
 from .filters import BAND_LABELS, basename, finding_counts, signed_db
@@ -118,16 +117,7 @@ def load_album_rules(path: Path | None = None) -> tuple[AlbumRule, ...]:
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> tuple[AlbumRule, ...]:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise RulePackError(path, f"cannot read the album rules: {exc}") from None
-    try:
-        return tuple(AlbumPack.model_validate(data).rules)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"])
-        raise RulePackError(path, error["msg"].removeprefix("Value error, "), key=key) from None
+    return tuple(load_data_file(path, AlbumPack, "album rules").rules)
 
 
 # --- the summary model ---------------------------------------------------------------------------------

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import RulePackError
+from ..datafile import load_data_file
 from ..resources import rules_dir
 from .filters import signed_db
 from .model import Report
@@ -65,16 +64,7 @@ def load_platforms(path: Path | None = None) -> tuple[Platform, ...]:
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> tuple[Platform, ...]:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise RulePackError(path, f"cannot read the platform list: {exc}") from None
-    try:
-        return tuple(PlatformFile.model_validate(data).platforms)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"])
-        raise RulePackError(path, error["msg"], key=key) from None
+    return tuple(load_data_file(path, PlatformFile, "platform list").platforms)
 
 
 @dataclass(frozen=True)
