@@ -87,6 +87,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--profile", default="streaming", help="profile to check against (default: streaming)")
     demo.add_argument("--no-color", action="store_true", help="no ANSI colours")
 
+    _add_master_parser(commands)
+
     rules = commands.add_parser("rules", help="list, explain and validate rules and profiles")
     rule_commands = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
     listing = rule_commands.add_parser("list", help="list the rules (default pack plus --rules packs)")
@@ -104,9 +106,65 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_rule_options(parser: argparse.ArgumentParser) -> None:
+def _add_master_parser(commands) -> None:
+    master = commands.add_parser(
+        "master",
+        help="corrective master: fix what the check safely can, then check the result",
+        description="Check IN, apply only the corrective stages its findings call for (DC removal, click "
+        "repair, bounded EQ, trim/fades), one static gain to the loudness target and a true-peak limiter "
+        "that only catches peaks; write OUT atomically and check it again. IN is never modified.",
+    )
+    master.add_argument("input", metavar="IN", help="the mix (WAV, FLAC, AIFF, OGG or MP3)")
+    master.add_argument("--out", required=True, metavar="OUT", help="the master to write (.wav, .flac, .aiff)")
+    _add_rule_options(master, default_profile="streaming")
+    master.add_argument("--target-lufs", type=float, metavar="LUFS", help="loudness target (default: profile's)")
+    master.add_argument(
+        "--ceiling-dbtp", type=float, metavar="DBTP", help="true-peak ceiling (default: profile's, else -1)"
+    )
+    master.add_argument("--bit-depth", type=int, choices=(16, 24), help="output bit depth (TPDF dither)")
+    master.add_argument("--sample-rate", type=int, metavar="HZ", help="output sample rate (soxr VHQ)")
+    master.add_argument(
+        "--max-limiting",
+        type=float,
+        default=2.0,
+        metavar="DB",
+        help="most gain reduction the limiter may use before master stops (default: 2 dB)",
+    )
+    master.add_argument(
+        "--max-limited-share",
+        type=float,
+        default=5.0,
+        metavar="PERCENT",
+        help="largest share of the track the limiter may touch before master stops (default: 5%%)",
+    )
+    master.add_argument(
+        "--skip", metavar="LIST", default="", help="repair stages not to run: dc,declick,eq,trim,limiter"
+    )
+    tags = master.add_argument_group("metadata written into OUT")
+    tags.add_argument("--isrc", metavar="CC-XXX-YY-NNNNN", help="ISRC (ISO 3901), validated")
+    tags.add_argument("--artist", metavar="TEXT")
+    tags.add_argument("--title", metavar="TEXT")
+    tags.add_argument("--album", metavar="TEXT")
+    master.add_argument(
+        "--report", metavar="DIR", help="write the before/after report into DIR (formats: --format)"
+    )
+    master.add_argument(
+        "--format",
+        metavar="LIST",
+        default=None,
+        help=f"report formats written with --report, from {', '.join(FORMATS[:3])} (default: json,html)",
+    )
+    master.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (never IN)")
+    master.add_argument("--no-color", action="store_true", help="no ANSI colours")
+    master.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+
+
+def _add_rule_options(parser: argparse.ArgumentParser, *, default_profile: str | None = None) -> None:
+    default_name = default_profile or "premaster"
     parser.add_argument(
-        "--profile", default=None, help="delivery profile: premaster (default), streaming, spotify, ..."
+        "--profile",
+        default=default_profile,
+        help=f"delivery profile: {default_name} (default), streaming, spotify, cd, ...",
     )
     parser.add_argument(
         "--rules",
@@ -303,6 +361,61 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _master(args: argparse.Namespace) -> int:
+    from .master.chain import master
+
+    inputs = [args.input]
+    formats = _formats(args.format or "json,html")
+    if "md" in formats:
+        raise QCError("--format for master: choose from json, html, pdf")
+    if args.format is not None and not args.report:
+        raise QCError("--format chooses the reports written with --report DIR")
+    report_dir = Path(args.report) if args.report else None
+    if report_dir is not None:
+        if report_dir.exists() and not report_dir.is_dir():
+            raise QCError(f"{report_dir}: exists and is not a folder")
+        for name in formats:
+            check_output_path(report_dir / f"{Path(args.out).stem}-master.{name}", [*inputs, args.out])
+    if not 0.0 <= args.max_limited_share <= 100.0:
+        raise QCError("--max-limited-share: expected a percentage from 0 to 100")
+    result = master(
+        args.input,
+        args.out,
+        profile=args.profile,
+        rule_packs=args.rules,
+        target_lufs=args.target_lufs,
+        ceiling_dbtp=args.ceiling_dbtp,
+        bit_depth=args.bit_depth,
+        sample_rate=args.sample_rate,
+        max_limiting_db=args.max_limiting,
+        max_limited_share=args.max_limited_share / 100.0,
+        skip=[name.strip() for name in args.skip.split(",") if name.strip()],
+        tags={"isrc": args.isrc, "artist": args.artist, "title": args.title, "album": args.album},
+        overwrite=args.overwrite,
+    )
+    written = []
+    if report_dir is not None:
+        from .report.master import render_master_html, render_master_json, render_master_pdf
+
+        report_dir.mkdir(parents=True, exist_ok=True)
+        renderers = {
+            "json": lambda: render_master_json(result) + "\n",
+            "html": lambda: render_master_html(result),
+            "pdf": lambda: render_master_pdf(result),
+        }
+        for name in formats:
+            written.append(write_atomic(report_dir / f"{Path(args.out).stem}-master.{name}", renderers[name]()))
+    if not args.quiet:
+        from .report.master import render_master_terminal
+
+        color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        print(render_master_terminal(result, color=color))
+        print(f"master written to {result.output_path}")
+        for path in written:
+            print(f"report: {path}")
+    return EXIT_FINDINGS if result.after.verdict == "fail" else EXIT_OK
+
+
 def _rules(args: argparse.Namespace) -> int:
     from .rules import docs, load_profiles, load_rules, validate_pack
 
@@ -339,6 +452,7 @@ def _schema(args: argparse.Namespace) -> int:
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "demo": _demo,
+    "master": _master,
     "rules": _rules,
     "schema": _schema,
 }

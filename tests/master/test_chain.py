@@ -1,0 +1,160 @@
+"""The whole corrective chain on files: loudness on target, ceiling held, input untouched, refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from qc.analysis import FeatureRequest, extract_features
+from qc.audio import open_audio
+from qc.errors import MasterError, QCError
+from qc.master.chain import master
+from qc.units import db_to_gain
+from tests.music import music
+from tests.signals import write
+
+CEILING_DBTP = -1.0
+
+
+def _measure(path: Path) -> dict[str, float]:
+    names = ("integrated_lufs", "true_peak_dbtp", "sample_peak_dbfs", "loudness_range_lu")
+    features = extract_features(open_audio(path), [FeatureRequest(name) for name in names])
+    return {name: float(np.max(features.get(FeatureRequest(name).key))) for name in names}
+
+
+def _at_loudness(x: np.ndarray, sample_rate: int, lufs: float, tmp_path: Path) -> np.ndarray:
+    probe = write(tmp_path / "probe.wav", x, sample_rate)
+    return x * db_to_gain(lufs - _measure(probe)["integrated_lufs"])
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def quiet_mix(tmp_path_factory) -> Path:
+    """A dynamic mix at -24 LUFS: peaks low enough that +10 dB of gain needs little or no limiting."""
+    tmp_path = tmp_path_factory.mktemp("quiet")
+    x, rate = music(12.0, seed=3)
+    return write(tmp_path / "quiet.wav", _at_loudness(x, rate, -24.0, tmp_path), rate, "PCM_24")
+
+
+@pytest.fixture(scope="module")
+def loud_mix(tmp_path_factory) -> Path:
+    """A crushed, clipping mix at about -7 LUFS with inter-sample overs."""
+    tmp_path = tmp_path_factory.mktemp("loud")
+    x, rate = music(12.0, seed=5)
+    x = np.tanh(4.5 * x / np.max(np.abs(x)))
+    x *= 0.999 / np.max(np.abs(x))
+    return write(tmp_path / "loud.wav", x, rate, "PCM_24")
+
+
+@pytest.mark.parametrize("mix", ["quiet_mix", "loud_mix"])
+def test_master_reaches_the_target_under_the_ceiling(mix, request, tmp_path):
+    source = request.getfixturevalue(mix)
+    before_hash = _sha256(source)
+    out = tmp_path / "master.wav"
+    report = master(source, out, profile="streaming", target_lufs=-14.0, ceiling_dbtp=CEILING_DBTP)
+    measured = _measure(out)
+    assert abs(measured["integrated_lufs"] - -14.0) <= 0.1
+    assert measured["true_peak_dbtp"] <= CEILING_DBTP
+    assert measured["sample_peak_dbfs"] < 0.0
+    assert _sha256(source) == before_hash  # the input is never modified
+    assert report.after.features["integrated_lufs"] == pytest.approx(measured["integrated_lufs"], abs=1e-6)
+    assert [c.stage for c in report.changes][-3:] == ["gain", "limiter", "quantize"]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+@pytest.mark.parametrize("mix", ["quiet_mix", "loud_mix"])
+def test_independent_meter_agrees_target_and_ceiling(mix, request, tmp_path):
+    out = tmp_path / "master.wav"
+    master(request.getfixturevalue(mix), out, target_lufs=-14.0, ceiling_dbtp=CEILING_DBTP)
+    run = subprocess.run(
+        ["ffmpeg", "-nostats", "-hide_banner", "-i", str(out), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = run.stderr[run.stderr.rindex("Summary:") :]
+    integrated = float(summary.split("I:")[1].split("LUFS")[0])
+    true_peak = float(summary.split("Peak:")[1].split("dBFS")[0])
+    assert abs(integrated - -14.0) <= 0.2
+    assert true_peak <= CEILING_DBTP
+
+
+def test_gain_only_master_keeps_the_loudness_range(quiet_mix, tmp_path):
+    out = tmp_path / "master.wav"
+    report = master(quiet_mix, out, target_lufs=-18.0, ceiling_dbtp=CEILING_DBTP)
+    limiter = next(c for c in report.changes if c.stage == "limiter")
+    assert limiter.values["max_reduction_db"] == 0.0
+    assert abs(_measure(out)["loudness_range_lu"] - _measure(quiet_mix)["loudness_range_lu"]) < 0.1
+
+
+def test_too_much_limiting_stops_and_says_where(loud_mix, tmp_path):
+    x, rate = soundfile.read(str(loud_mix))
+    crushed = write(tmp_path / "crushed.wav", x * db_to_gain(-20.0), rate, "PCM_24")
+    out = tmp_path / "master.wav"
+    with pytest.raises(MasterError, match=r"dB of limiting .*allowed 0\.5 dB.*worst at \d:\d\d\.\d{3}"):
+        master(crushed, out, target_lufs=-8.0, ceiling_dbtp=-3.0, max_limiting_db=0.5)
+    assert not out.exists()
+    assert not list(tmp_path.glob(".*mixqc-partial*"))
+
+
+def test_refuses_to_write_over_the_input(quiet_mix):
+    with pytest.raises(QCError, match="refusing to overwrite the input"):
+        master(quiet_mix, quiet_mix)
+
+
+def test_refuses_an_existing_output_unless_asked(quiet_mix, tmp_path):
+    out = tmp_path / "taken.wav"
+    out.write_bytes(b"precious")
+    with pytest.raises(QCError, match="already exists"):
+        master(quiet_mix, out)
+    assert out.read_bytes() == b"precious"
+
+
+def test_refuses_an_output_format_it_cannot_write(quiet_mix, tmp_path):
+    with pytest.raises(QCError, match="WAV, FLAC or AIFF"):
+        master(quiet_mix, tmp_path / "master.mp3")
+
+
+def test_click_repair_leaves_everything_else_bit_identical(tmp_path):
+    x, rate = music(8.0, seed=11)
+    x = x * db_to_gain(-6.0)
+    clicks_at = (int(2.3 * rate), int(5.1 * rate))
+    for at in clicks_at:
+        x[at, 0] += 0.5
+    source = write(tmp_path / "clicky.wav", np.clip(x, -1, 1), rate, "PCM_24")
+    out = tmp_path / "master.wav"
+    # cd has no loudness target, so the chain applies no gain: only the repair changes samples.
+    report = master(source, out, profile="cd", ceiling_dbtp=0.0, skip=["eq", "trim", "dc"])
+    stages = {c.stage: c for c in report.changes}
+    assert stages["declick"].values["repaired_count"] >= len(clicks_at)
+    original, _ = soundfile.read(str(source), dtype="int32")
+    mastered, _ = soundfile.read(str(out), dtype="int32")
+    differs = np.flatnonzero(np.any(original != mastered, axis=1))
+    assert len(differs) > 0
+    near_a_click = np.min(np.abs(differs[:, None] - np.array(clicks_at)[None, :]), axis=1)
+    assert near_a_click.max() < 0.01 * rate  # every changed sample lies within 10 ms of a click
+
+
+def test_tags_are_written_and_read_back(quiet_mix, tmp_path):
+    from qc.master.metadata import read_tags
+
+    out = tmp_path / "tagged.flac"
+    master(quiet_mix, out, tags={"isrc": "gb-aaa-25-00001", "artist": "Ann", "title": "Song", "album": "LP"})
+    tags = read_tags(out)
+    assert (tags.isrc, tags.artist, tags.title, tags.album) == ("GBAAA2500001", "Ann", "Song", "LP")
+
+
+def test_malformed_isrc_is_refused_before_any_work(quiet_mix, tmp_path):
+    out = tmp_path / "master.wav"
+    with pytest.raises(MasterError, match="ISRC"):
+        master(quiet_mix, out, tags={"isrc": "nope"})
+    assert not out.exists()
