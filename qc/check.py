@@ -73,8 +73,10 @@ class Checker:
             self.rules = [_with_curve(rule, curve) for rule in self.rules]
 
     def requests(self) -> list[FeatureRequest]:
-        """The features to compute: those the active rules need, plus the report's key numbers."""
+        """The features to compute: those the active rules need (then their events), plus the key numbers."""
         wanted = [rule.feature_request() for rule in self.rules]
+        events = (rule.events_request(self.profile) for rule in self.rules)
+        wanted += [request for request in events if request is not None]
         wanted += [FeatureRequest(name) for name in SUMMARY_FEATURES]
         if any(is_codec_feature(request.name) for request in wanted):
             wanted += [FeatureRequest(name) for name in CODEC_NEEDS]  # to choose the passages to encode

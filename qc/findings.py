@@ -21,7 +21,10 @@ class Finding(BaseModel):
 
     ``value`` is the measured value in the feature's unit (for event features: the number of events);
     ``threshold`` the number it was compared with (a ``[low, high]`` pair for range conditions).
-    ``skipped`` is true for the info finding a rule gives when its feature could not be computed.
+    ``events`` says where: the events of ``feature`` itself (an event feature), or of ``events_feature``
+    for a rule on a single value (e.g. ``true_peak_events`` over the ceiling for ``true_peak_dbtp``);
+    each event's ``value`` is in ``events_feature``'s unit. ``skipped`` is true for the info finding a
+    rule gives when its feature could not be computed.
     """
 
     model_config = ConfigDict(ser_json_inf_nan="null")
@@ -35,6 +38,7 @@ class Finding(BaseModel):
     value: float | None = None
     threshold: float | list[float] | None = None
     events: list[Event] = Field(default_factory=list)
+    events_feature: str | None = None
     category: str = ""
     skipped: bool = False
 

@@ -322,7 +322,7 @@ def _refuse_overlimiting(changes: list[Change], settings: MasterSettings) -> Non
 def _integrated_lufs(info: AudioInfo) -> float:
     """Integrated loudness of a file (LUFS, BS.1770-4 gated)."""
     features = extract_features(info, [FeatureRequest("integrated_lufs")])
-    return float(features.get(FeatureRequest("integrated_lufs").key))
+    return float(features.get("integrated_lufs"))
 
 
 def _render(info: AudioInfo, stages: list[Stage], path: Path, *, subtype: str) -> list[Change]:

@@ -238,8 +238,12 @@ def event_time(event: object) -> str:
 
 
 def is_event_finding(finding: Finding) -> bool:
-    """True when ``value`` is a count of events (the finding lists events, or its feature is ``*_events``)."""
-    return bool(finding.events) or finding.feature.endswith("_events")
+    """True when ``value`` is a count of events: the finding judged an ``*_events`` feature.
+
+    A rule on a single value may list events too (``events_feature``: where the true peak is over the
+    ceiling); its ``value`` stays in the feature's unit.
+    """
+    return finding.feature.endswith("_events")
 
 
 def measured(finding: Finding) -> str:

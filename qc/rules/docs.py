@@ -65,7 +65,36 @@ def _resolved(rule: Rule, profile: Profile) -> str:
     values = [profile.targets[b] if isinstance(b, str) else b for b in rule.bounds]
     numbers = " to ".join(f"{value:g}" for value in values)
     word = {"above": "above", "below": "below", "between": "within", "outside": "outside"}[rule.condition]
-    return f"{word} {numbers} {unit}".rstrip()
+    text = f"{word} {numbers} {unit}".rstrip()
+    params = rule.resolved_events_params(profile)
+    if rule.events is not None and params:
+        text += f"; {rule.events} with " + ", ".join(f"{k} {_value_text(v)}" for k, v in params.items())
+    return text
+
+
+def _value_text(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def events_text(rule: Rule) -> str:
+    """Where a rule on a single value looks for events, in words ("" without ``events``).
+
+    >>> rule = Rule(id="x", title="X", category="peaks", feature="true_peak_dbtp", above=-1.0,
+    ...             severity="error", message="m", suggestion="s", why="w", source="s",
+    ...             events="true_peak_events", events_params={"ceiling_dbtp": "threshold"})
+    >>> events_text(rule)
+    'Where: the finding lists the events of true_peak_events (ceiling_dbtp = the threshold).'
+    """
+    if rule.events is None:
+        return ""
+    params = ", ".join(
+        f"{name} = {'the ' + value if value in ('threshold', 'low', 'high') else _value_text(value)}"
+        for name, value in rule.events_params.items()
+    )
+    text = f"Where: the finding lists the events of {rule.events}" + (f" ({params})" if params else "") + "."
+    if rule.events_message:
+        text += " When there are any, the message adds: " + template_outline(rule.events_message)
+    return text
 
 
 def _options(rule: Rule, params_model: type[BaseModel] | None) -> list[str]:
@@ -123,6 +152,7 @@ def rule_show_text(
         "What it checks",
         _wrap(f"Reports {_article(rule.severity)} {rule.severity} when {condition_text(rule)}."),
         _wrap("Message: " + template_outline(rule.message)),
+        *([_wrap(events_text(rule))] if rule.events is not None else []),
         "",
         "Why",
         _wrap(rule.why),

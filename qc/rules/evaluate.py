@@ -1,9 +1,10 @@
 """Judge features with rules: ``evaluate(rule, features, profile) -> Finding | None``, pure.
 
 A rule that fires gives a :class:`~qc.findings.Finding` with the measured value, the threshold and (for
-event features) the events; a rule that passes gives None; a rule whose feature could not be computed
-gives an ``info`` finding saying it was skipped and why. Evaluation never raises for bad data. This module
-does not read files, compute features or render reports.
+event features, or the ``events`` feature of a rule on a single value) the events; a rule that passes
+gives None; a rule whose feature could not be computed gives an ``info`` finding saying it was skipped and
+why. Evaluation never raises for bad data. This module does not read files, compute features or render
+reports.
 """
 
 from __future__ import annotations
@@ -50,12 +51,37 @@ def _number(rule: Rule, value: Any) -> float:
     return float(value)
 
 
-def _events(rule: Rule, value: Any) -> list[Event]:
-    if not isinstance(value, list) or not all(isinstance(event, Event) for event in value):
-        raise _Skip(f"{rule.feature} is not a list of events, so 'count_above' cannot judge it")
+def _is_events(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(event, Event) for event in value)
+
+
+def _sorted(events: list[Event]) -> list[Event]:
     return sorted(
-        value, key=lambda event: (event.start_s, event.end_s, -1 if event.channel is None else event.channel)
+        events, key=lambda event: (event.start_s, event.end_s, -1 if event.channel is None else event.channel)
     )
+
+
+def _events(rule: Rule, value: Any) -> list[Event]:
+    if not _is_events(value):
+        raise _Skip(f"{rule.feature} is not a list of events, so 'count_above' cannot judge it")
+    return _sorted(value)
+
+
+def attached_events(rule: Rule, features: FeatureSet, profile: Profile) -> list[Event]:
+    """The events a rule's ``events`` feature lists for ``profile`` (``[]`` without ``events``).
+
+    The feature is read with :meth:`Rule.events_request`'s parameters, the ones ``qc.check`` computed it
+    with. An event feature that could not be computed gives ``[]`` (logged): the value's judgement stands.
+    """
+    request = rule.events_request(profile)
+    if request is None:
+        return []
+    reason = features.reason(request.name, request.params)
+    value = features.get(request.name, request.params)
+    if reason is not None or not _is_events(value):
+        log.info("rule %s: no events from %s: %s", rule.id, request.name, reason or "not a list of events")
+        return []
+    return _sorted(value)
 
 
 def channel_name(channel: int | None) -> str:
@@ -172,7 +198,8 @@ def evaluate(rule: Rule, features: FeatureSet, profile: Profile) -> Finding | No
     rule
         A loaded, valid rule (disabled rules give None).
     features
-        The computed features; the rule reads ``features.get(rule.feature, rule.params)``.
+        The computed features; the rule reads ``features.get(rule.feature, rule.params)``, and a rule with
+        ``events`` also its events feature (:func:`attached_events`).
     profile
         Supplies the values of target thresholds (``above: ceiling_dbtp``) and template fields.
 
@@ -181,7 +208,8 @@ def evaluate(rule: Rule, features: FeatureSet, profile: Profile) -> Finding | No
     Finding or None
         A finding with the rule's severity when the condition holds; None when it does not; an ``info``
         finding with ``skipped=True`` when the feature is unavailable or not a value the condition can
-        judge.
+        judge. A firing rule with ``events`` lists its events feature's events and, when there are any,
+        adds its ``events_message`` (which may use the event fields) to the message.
     """
     if not rule.enabled:
         return None
@@ -195,19 +223,27 @@ def evaluate(rule: Rule, features: FeatureSet, profile: Profile) -> Finding | No
     if not fires:
         return None
     events = fields.pop("events", [])
+    events_feature = rule.feature if events else None
     fields = {**profile.targets, **fields, "unit": unit_of(rule.feature), "feature": rule.feature}
     fields["profile"] = profile.name
     threshold = [fields["low"], fields["high"]] if "low" in fields else fields["threshold"]
+    message = _fill(rule.message, fields)
+    if rule.events is not None:
+        events_feature = rule.events
+        events = attached_events(rule, features, profile)
+        if events and rule.events_message is not None:
+            message += " " + _fill(rule.events_message, {**fields, **_event_fields(events)})
     return Finding(
         rule_id=rule.id,
         severity=rule.severity,
         title=rule.title,
-        message=_fill(rule.message, fields),
+        message=message,
         suggestion=_fill(rule.suggestion, fields),
         feature=rule.feature,
         value=fields["value"],
         threshold=threshold,
         events=events,
+        events_feature=events_feature,
         category=rule.category,
     )
 

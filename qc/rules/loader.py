@@ -3,8 +3,8 @@
 The default pack (``rules/default.yaml``) and ``rules/profiles.yaml`` are always read; user packs
 (``--rules FILE``) then apply in order. A user pack entry whose ``id`` already exists overrides only the
 keys it gives (a condition key replaces the rule's condition); a new ``id`` must be a complete rule. A
-user pack may also add or adjust profiles under ``profiles:``. This module reads files; it never
-evaluates rules or prints.
+user pack may also add or adjust profiles under ``profiles:``. An ``events`` key replaces the rule's
+``events_params`` and ``events_message`` too. This module reads files; it never evaluates rules or prints.
 """
 
 from __future__ import annotations
@@ -21,18 +21,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import RulePackError
 from ..resources import rules_dir
 from .model import (
+    BOUND_NAMES,
     CONDITIONS,
     DERIVED_TARGETS,
+    EVENT_FIELDS,
     KEBAB_CASE,
     RANGE_CONDITIONS,
+    TEMPLATE_KEYS,
     Profile,
     Rule,
     RuleSet,
     derive_targets,
     rule_range,
-    template_fields,
     template_names,
     try_template,
+    unit_of,
 )
 
 Loc = tuple[str | int, ...]
@@ -360,6 +363,9 @@ class _Builder:
             if any(name in given for name in CONDITIONS):
                 for name in CONDITIONS:
                     base.pop(name, None)
+            if "events" in given:  # the old feature's params and message may not fit the new one
+                base.pop("events_params", None)
+                base.pop("events_message", None)
             return {**base, **given}
         missing = [key for key in REQUIRED_RULE_KEYS if key not in given]
         if not any(name in given for name in CONDITIONS):
@@ -390,7 +396,7 @@ class _Builder:
         known_targets = sorted({name for p in self.profiles.values() for name in p.targets})
         for at, name, is_bound in _target_uses(rule, entry):
             if name not in known_targets:
-                raise entry.error(at, _unknown_name(rule, name, is_bound, known_targets))
+                raise entry.error(at, _unknown_name(rule, name, is_bound, known_targets, str(at[0])))
             lacking = [p.name for p in applicable if name not in p.targets]
             if lacking:
                 raise self._lacking(rule, entry, at, name, lacking)
@@ -399,11 +405,57 @@ class _Builder:
             if low_high is not None and low_high[0] > low_high[1]:
                 message = f"low ({low_high[0]:g}) exceeds high ({low_high[1]:g}) in profile {profile.name!r}"
                 raise entry.error((rule.condition,), message)
-        for key in ("message", "suggestion"):
+        if rule.events is not None:
+            self._check_events(rule, rule.events, entry, applicable, known_targets)
+        for key in TEMPLATE_KEYS:
+            template = getattr(rule, key)
+            if template is None:
+                continue
             try:
-                try_template(rule, getattr(rule, key), applicable)
+                try_template(rule, template, applicable)
             except ValueError as exc:
                 raise entry.error((key,), f"bad template: {exc}") from None
+
+    def _check_events(
+        self, rule: Rule, name: str, entry: _Entry, applicable: list[Profile], known_targets: list[str]
+    ) -> None:
+        """``events`` names an event feature, and ``events_params`` fit its params in every profile."""
+        event_features = [feature for feature in self.catalog if unit_of(feature) == "events"]
+        if name not in self.catalog:
+            hint = _did_you_mean(name, event_features)
+            raise entry.error(
+                ("events",), f"unknown feature {name!r}{hint} (event features: {', '.join(event_features)})"
+            )
+        if unit_of(name) != "events":
+            raise entry.error(
+                ("events",),
+                f"{name!r} is not an event feature; 'events' takes a feature that lists events"
+                f" ({', '.join(event_features)})",
+            )
+        own = BOUND_NAMES[rule.condition]
+        others = {bound for names in BOUND_NAMES.values() for bound in names} - set(own)
+        for param, given in rule.events_params.items():
+            if isinstance(given, str) and given in others:
+                raise entry.error(
+                    ("events_params", param),
+                    f"{given!r} is not a bound of {_article(rule.condition)} {rule.condition!r} rule;"
+                    f" use {' or '.join(own)}",
+                )
+            if isinstance(given, str) and given not in own and given in known_targets:
+                lacking = [p.name for p in applicable if given not in p.targets]
+                if lacking:
+                    raise self._lacking(rule, entry, ("events_params", param), given, lacking)
+        model = self.catalog[name]
+        shared = self.catalog.get(rule.feature) is model  # one extractor: the events inherit the params
+        for profile in applicable:
+            resolved = rule.resolved_events_params(profile) or {}
+            _validate(
+                model,
+                {**(rule.params if shared else {}), **resolved},
+                lambda at, message, resolved=resolved, profile=profile: _events_param_error(
+                    rule, entry, at, message, resolved[at[0]] if at and at[0] in resolved else None, profile
+                ),
+            )
 
     def _lacking(self, rule: Rule, entry: _Entry, at: Loc, name: str, lacking: list[str]) -> RulePackError:
         """The error for a target some profiles lack: at the rule, or at a user profile from another file.
@@ -440,26 +492,48 @@ def _target_uses(rule: Rule, entry: _Entry) -> list[tuple[Loc, str, bool]]:
         if isinstance(bound, str):
             at: Loc = (rule.condition, position) if rule.condition in RANGE_CONDITIONS else (rule.condition,)
             uses.append((at, bound, True))
-    fields = template_fields(rule)
-    for key in ("message", "suggestion"):
+    for key, fields_of in TEMPLATE_KEYS.items():
+        template = getattr(rule, key)
+        if template is None:
+            continue
         try:
-            names = list(template_names(getattr(rule, key)))
+            names = list(template_names(template))
         except ValueError as exc:
             raise entry.error((key,), f"bad template: {exc}") from None
+        fields = fields_of(rule)
         uses.extend(((key,), name, False) for name in names if name not in fields)
     return uses
 
 
-def _unknown_name(rule: Rule, name: str, is_bound: bool, targets: list[str]) -> str:
+def _unknown_name(rule: Rule, name: str, is_bound: bool, targets: list[str], key: str = "message") -> str:
     if is_bound:
         hint = _did_you_mean(name, targets)
         return f"expected a number or a profile target, got {name!r}{hint} (targets: {', '.join(targets)})"
-    fields = sorted(template_fields(rule))
+    fields = sorted(TEMPLATE_KEYS[key](rule))
+    if rule.events is not None and name in EVENT_FIELDS:
+        return (
+            f"template field {{{name}}} describes the events, so it belongs in 'events_message' (added to"
+            " the message only when the events feature lists any)"
+        )
     hint = _did_you_mean(name, [*fields, *targets])
     return (
         f"unknown template field {{{name}}}{hint} (available: {', '.join(fields)},"
         " and the targets of the profiles the rule applies to)"
     )
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _events_param_error(
+    rule: Rule, entry: _Entry, at: Loc, message: str, resolved: Any, profile: Profile
+) -> RulePackError:
+    """An ``events_params`` error, saying what a name resolved to in which profile."""
+    given = rule.events_params.get(at[0]) if at else None
+    if isinstance(given, str) and given != resolved:
+        message += f" ({given} is {resolved!r} in profile {profile.name!r})"
+    return entry.error(("events_params", *at) if given is not None else ("events_params",), message)
 
 
 def _own_targets(profile: Profile) -> dict[str, float]:

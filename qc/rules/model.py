@@ -1,8 +1,9 @@
 """The rule and profile models: what a rule pack may say, checked with pydantic (``extra="forbid"``).
 
 A :class:`Rule` compares one feature with one condition (``above``, ``below``, ``between``, ``outside`` or
-``count_above``); a threshold is a number or the name of a :class:`Profile` target. This module checks the
-shape of one rule on its own; checks that need the feature registry or the profiles live in
+``count_above``); a threshold is a number or the name of a :class:`Profile` target. A rule on a single
+value may name an event feature (``events``) whose events say *where* the value goes wrong. This module
+checks the shape of one rule on its own; checks that need the feature registry or the profiles live in
 ``loader.py``. It knows nothing of YAML, files or audio.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -44,16 +45,24 @@ DERIVED_TARGETS: tuple[str, ...] = ("loudness_min_lufs", "loudness_max_lufs")
 
 # Template fields by condition (profile targets are added by name). See ``template_fields``.
 COMMON_FIELDS: frozenset[str] = frozenset({"value", "unit", "feature", "profile"})
+# Fields that describe a list of events: a count_above rule's own, or those a rule's ``events`` attaches.
+EVENT_FIELDS: frozenset[str] = frozenset({"count", "first_event", "events_summary", "longest_ms", "channel"})
 CONDITION_FIELDS: dict[str, frozenset[str]] = {
     "above": frozenset({"threshold", "excess", "side", "correction"}),
     "below": frozenset({"threshold", "excess", "side", "correction"}),
     "between": frozenset({"low", "high"}),
     "outside": frozenset({"low", "high", "excess", "side", "correction"}),
-    "count_above": frozenset(
-        {"threshold", "excess", "count", "first_event", "events_summary", "longest_ms", "channel"}
-    ),
+    "count_above": frozenset({"threshold", "excess"}) | EVENT_FIELDS,
 }
 RESERVED_FIELDS: frozenset[str] = COMMON_FIELDS.union({"target"}, *CONDITION_FIELDS.values())
+# Names an ``events_params`` value may use for the rule's resolved threshold(s), by condition.
+BOUND_NAMES: dict[str, tuple[str, ...]] = {
+    "above": ("threshold",),
+    "below": ("threshold",),
+    "between": ("low", "high"),
+    "outside": ("low", "high"),
+    "count_above": (),
+}
 
 # Unit of a feature, from the suffix of its name (longest suffix first).
 _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -120,6 +129,11 @@ class Rule(BaseModel):
     ``low <= value <= high``; ``outside`` when the value is below ``low`` or above ``high``;
     ``count_above`` (event features) when there are more than N events. ``profiles`` = None means every
     profile.
+
+    A rule on a single value may say where it goes wrong: ``events`` names an event feature whose events
+    the finding lists, computed with ``events_params`` (see :meth:`events_request`; ``{ceiling_dbtp:
+    threshold}`` makes them the overs of the rule's own threshold), and ``events_message`` is added to the
+    message when there are any (it may use the event fields, :func:`events_message_fields`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -139,6 +153,9 @@ class Rule(BaseModel):
     why: str = Field(min_length=1)
     source: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
+    events: str | None = Field(None, min_length=1)
+    events_params: dict[str, Any] = Field(default_factory=dict)
+    events_message: str | None = Field(None, min_length=1)
     profiles: list[str] | None = None
     enabled: bool = True
 
@@ -175,6 +192,21 @@ class Rule(BaseModel):
             raise ValueError(f"a rule needs exactly one condition of {', '.join(CONDITIONS)}; got {what}")
         return self
 
+    @model_validator(mode="after")
+    def _events_keys(self) -> Rule:
+        if self.events is None:
+            given = [key for key in ("events_params", "events_message") if getattr(self, key)]
+            if given:
+                raise ValueError(
+                    f"{' and '.join(given)} need 'events' (the event feature whose events to list)"
+                )
+        elif self.condition == "count_above":
+            raise ValueError(
+                "a count_above rule already lists its own feature's events; 'events' is for rules that judge"
+                " a single value"
+            )
+        return self
+
     @property
     def condition(self) -> str:
         """The condition's name: above, below, between, outside or count_above."""
@@ -198,6 +230,73 @@ class Rule(BaseModel):
         """The feature and parameters this rule needs computed."""
         return FeatureRequest(self.feature, dict(self.params))
 
+    def bound_values(self, profile: Profile) -> dict[str, float] | None:
+        """The condition's resolved bounds by name (``threshold``, or ``low`` and ``high``) for ``profile``.
+
+        None if the profile lacks a target the condition names (count_above rules have none: ``{}``).
+        """
+        names = BOUND_NAMES[self.condition]
+        values = [
+            bound if not isinstance(bound, str) else profile.targets.get(bound) for bound in self.bounds
+        ]
+        if any(value is None for value in values):
+            return None
+        return dict(zip(names, values, strict=False))
+
+    def resolved_events_params(self, profile: Profile) -> dict[str, Any] | None:
+        """``events_params`` with names resolved for ``profile`` (None if a name cannot be resolved).
+
+        A string value that names a bound of the condition (``threshold``; ``low``/``high``) becomes that
+        bound's value, one that names a target of ``profile`` becomes the target's value; anything else is
+        passed as written.
+        """
+        bounds = self.bound_values(profile)
+        if bounds is None:
+            return None
+        resolved: dict[str, Any] = {}
+        for name, given in self.events_params.items():
+            if isinstance(given, str) and given in bounds:
+                resolved[name] = bounds[given]
+            elif isinstance(given, str) and given in profile.targets:
+                resolved[name] = profile.targets[given]
+            else:
+                resolved[name] = given
+        return resolved
+
+    def events_request(self, profile: Profile) -> FeatureRequest | None:
+        """The event feature and parameters whose events this rule's finding lists (None without ``events``).
+
+        The parameters are the rule's own ``params`` when one extractor provides both features (so the
+        events come from the same measurement, e.g. the same codec round trip), updated with
+        :meth:`resolved_events_params`. A resolved value equal to the extractor's default is left out,
+        so the events share the computation that other rules and the report ask for with the defaults.
+        None also when the profile lacks a target the parameters need.
+        """
+        if self.events is None:
+            return None
+        resolved = self.resolved_events_params(profile)
+        if resolved is None:
+            return None
+        owner, defaults = _extractor_defaults(self.events)
+        same = owner is not None and owner is _extractor_defaults(self.feature)[0]
+        params = dict(self.params) if same else {}
+        for name, value in resolved.items():
+            if name not in params and name in defaults and defaults[name] == value:
+                continue
+            params[name] = value
+        return FeatureRequest(self.events, params)
+
+
+def _extractor_defaults(feature: str) -> tuple[type | None, dict[str, Any]]:
+    """The registered extractor class of ``feature`` and its parameter defaults ((None, {}) if unknown)."""
+    from ..features.registry import extractor_for
+
+    try:
+        owner = extractor_for(feature)
+    except KeyError:
+        return None, {}
+    return owner, {name: info.default for name, info in owner.Params.model_fields.items()}
+
 
 def template_fields(rule: Rule) -> frozenset[str]:
     """Template fields a rule's ``message`` and ``suggestion`` may use, besides profile targets.
@@ -213,6 +312,24 @@ def template_fields(rule: Rule) -> frozenset[str]:
     if rule.condition in ("above", "below") and rule.target_names():
         fields = fields | {"target"}
     return fields
+
+
+def events_message_fields(rule: Rule) -> frozenset[str]:
+    """Fields ``events_message`` may use: :func:`template_fields` plus :data:`EVENT_FIELDS`.
+
+    ``events_message`` is added to the message only when the ``events`` feature lists at least one event
+    (a value can be over its threshold with no event found, e.g. a decoded true peak over 0 dBTP with no
+    decoded sample at full scale), so only there are ``count``, ``first_event`` etc. always defined.
+    """
+    return template_fields(rule) | EVENT_FIELDS
+
+
+# The rule keys that are templates, and the fields each may use.
+TEMPLATE_KEYS: dict[str, Callable[[Rule], frozenset[str]]] = {
+    "message": template_fields,
+    "suggestion": template_fields,
+    "events_message": events_message_fields,
+}
 
 
 def template_names(template: str) -> Iterator[str]:
@@ -381,9 +498,15 @@ class RuleSet:
         return [rule for rule in self.rules if rule.applies_to(profile_name)]
 
     def feature_requests(self, profile_name: str) -> list[FeatureRequest]:
-        """The distinct features (with params) the active rules of ``profile_name`` need."""
+        """The distinct features (with params) the active rules of ``profile_name`` need.
+
+        First each rule's own feature, then the event features that rules with ``events`` list.
+        """
+        profile = self.profile(profile_name)
+        active = self.active(profile_name)
+        wanted = [rule.feature_request() for rule in active]
+        wanted += [request for rule in active if (request := rule.events_request(profile)) is not None]
         requests: dict[tuple[str, str], FeatureRequest] = {}
-        for rule in self.active(profile_name):
-            request = rule.feature_request()
+        for request in wanted:
             requests.setdefault(request.key, request)
         return list(requests.values())

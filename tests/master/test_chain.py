@@ -25,7 +25,7 @@ CEILING_DBTP = -1.0
 def _measure(path: Path) -> dict[str, float]:
     names = ("integrated_lufs", "true_peak_dbtp", "sample_peak_dbfs", "loudness_range_lu")
     features = extract_features(open_audio(path), [FeatureRequest(name) for name in names])
-    return {name: float(np.max(features.get(FeatureRequest(name).key))) for name in names}
+    return {name: float(np.max(features.get(name))) for name in names}
 
 
 def _at_loudness(x: np.ndarray, sample_rate: int, lufs: float, tmp_path: Path) -> np.ndarray:

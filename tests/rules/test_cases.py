@@ -2,7 +2,8 @@
 
 Each case builds a FeatureSet by hand (numbers, event lists ``{start_s, end_s, channel, value}``, or
 ``{unavailable: reason}``), evaluates the rule under a profile and compares with ``expect`` (None = the rule
-passes). The suite fails if a default-pack rule has no passing case and no firing case, or lacks why/source.
+passes). A rule's ``events`` feature is stored under the parameters the rule asks for in that profile. The
+suite fails if a default-pack rule has no passing case and no firing case, or lacks why/source.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from qc.analysis import FeatureSet
 from qc.features.registry import Event, params_key
 from qc.rules import evaluate, load_rules, rule_list_text, rule_show_text
 from qc.rules.loader import default_pack_path
+from qc.rules.model import Profile, Rule
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -30,7 +32,10 @@ class AnyParams(BaseModel):
 
 def _catalog() -> dict[str, type[BaseModel]]:
     pack = yaml.safe_load(default_pack_path().read_text(encoding="utf-8"))
-    return {rule["feature"]: AnyParams for rule in pack["rules"]}
+    names = [rule["feature"] for rule in pack["rules"]] + [
+        rule["events"] for rule in pack["rules"] if "events" in rule
+    ]
+    return dict.fromkeys(names, AnyParams)
 
 
 RULES = load_rules(catalog=_catalog())
@@ -43,7 +48,9 @@ class Expect(BaseModel):
     threshold: float | list[float] | None = None
     value: float | None = None
     events: int | None = None
+    events_feature: str | None = None
     skipped: bool = False
+    message: str | None = None
     message_contains: str | None = None
     suggestion_contains: str | None = None
 
@@ -68,10 +75,17 @@ def _load_cases() -> list[tuple[str, Case]]:
 CASES = _load_cases()
 
 
-def _feature_set(rule_params: dict[str, Any], rule_feature: str, given: dict[str, Any]) -> FeatureSet:
+def _feature_set(rule: Rule, profile: Profile, given: dict[str, Any]) -> FeatureSet:
+    events = rule.events_request(profile)
     features = FeatureSet()
     for name, value in given.items():
-        key = (name, params_key(rule_params if name == rule_feature else {}))
+        if name == rule.feature:
+            params = rule.params
+        elif events is not None and name == events.name:
+            params = events.params
+        else:
+            params = {}
+        key = (name, params_key(params))
         if isinstance(value, dict) and set(value) == {"unavailable"}:
             features.unavailable[key] = value["unavailable"]
         elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
@@ -87,8 +101,8 @@ def _feature_set(rule_params: dict[str, Any], rule_feature: str, given: dict[str
 def test_case(rule_id: str, case: Case):
     rule = RULES.get(rule_id)
     assert rule.applies_to(case.profile), f"{rule_id} does not apply to profile {case.profile}"
-    features = _feature_set(rule.params, rule.feature, case.features)
-    finding = evaluate(rule, features, RULES.profile(case.profile))
+    profile = RULES.profile(case.profile)
+    finding = evaluate(rule, _feature_set(rule, profile, case.features), profile)
     expect = case.expect
     if expect is None:
         assert finding is None, finding
@@ -102,6 +116,10 @@ def test_case(rule_id: str, case: Case):
         assert finding.value == pytest.approx(expect.value)
     if expect.events is not None:
         assert len(finding.events) == expect.events
+    if expect.events_feature is not None:
+        assert finding.events_feature == expect.events_feature
+    if expect.message is not None:
+        assert finding.message == expect.message
     if expect.message_contains is not None:
         assert expect.message_contains in finding.message
     if expect.suggestion_contains is not None:

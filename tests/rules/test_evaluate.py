@@ -282,3 +282,115 @@ def test_a_rule_that_fails_unexpectedly_does_not_stop_the_others(monkeypatch):
     found = evaluate_all([rule(above=-1.0)], features(true_peak_dbtp=0.0), STREAMING)
     assert [(f.severity, f.skipped) for f in found] == [("info", True)]
     assert "RuntimeError: boom" in found[0].message
+
+
+# ---------------------------------------------------------------- events of a rule on a single value
+
+
+def over_rule(**given) -> Rule:
+    """true_peak_dbtp above a threshold, listing true_peak_events computed at that threshold."""
+    base = {
+        "above": "ceiling_dbtp",
+        "message": "Peak {value:.1f} dBTP.",
+        "events": "true_peak_events",
+        "events_params": {"ceiling_dbtp": "threshold"},
+        "events_message": "First over at {first_event}; {count} in all {events_summary}; {longest_ms:.0f} ms"
+        " ({channel}); {excess:.1f} dB over.",
+    }
+    return rule(**{**base, **given})
+
+
+CD = Profile(name="cd", description="test", targets={"ceiling_dbtp": -0.3})
+
+
+def test_scalar_rule_lists_the_events_computed_at_its_threshold():
+    at_default = [event(5.0, 5.01)]
+    at_cd = [event(3.0, 3.01, 1, -0.1), event(2.0, 2.03, 0, 0.2)]
+    values = FeatureSet(
+        values={
+            ("true_peak_dbtp", params_key({})): 0.2,
+            ("true_peak_events", params_key({})): at_default,
+            ("true_peak_events", params_key({"ceiling_dbtp": -0.3})): at_cd,
+        }
+    )
+    finding = evaluate(over_rule(), values, CD)
+    assert finding is not None
+    assert finding.value == pytest.approx(0.2)  # the scalar stays the value
+    assert finding.events_feature == "true_peak_events"
+    assert [e.start_s for e in finding.events] == [2.0, 3.0]  # sorted
+    assert finding.message == (
+        "Peak 0.2 dBTP. First over at 0:02.000; 2 in all at 0:02.000 (L) and 0:03.000 (R); 30 ms (left);"
+        " 0.5 dB over."
+    )
+
+
+def test_without_events_the_events_message_is_left_out():
+    values = features(true_peak_dbtp=0.2, true_peak_events=[])
+    finding = evaluate(over_rule(), values, STREAMING)
+    assert finding is not None
+    assert (finding.message, finding.events, finding.events_feature) == (
+        "Peak 0.2 dBTP.",
+        [],
+        "true_peak_events",
+    )
+
+
+def test_an_unavailable_events_feature_leaves_the_judgement_standing():
+    values = features(true_peak_dbtp=0.2)
+    values.unavailable[("true_peak_events", params_key({}))] = "not computed"
+    finding = evaluate(over_rule(), values, STREAMING)
+    assert finding is not None
+    assert (finding.severity, finding.skipped, finding.events) == ("error", False, [])
+
+
+def test_events_do_not_make_a_passing_rule_fire():
+    values = features(true_peak_dbtp=-2.0, true_peak_events=[event(1.0, 1.01)])
+    assert evaluate(over_rule(), values, STREAMING) is None
+
+
+def test_an_unavailable_value_is_skipped_even_with_events():
+    values = features(true_peak_events=[event(1.0, 1.01)])
+    values.unavailable[("true_peak_dbtp", params_key({}))] = "silent file"
+    finding = evaluate(over_rule(), values, STREAMING)
+    assert finding is not None and finding.skipped and finding.events == []
+
+
+def test_count_above_findings_name_their_own_feature_as_the_events_feature():
+    finding = evaluate(clip_rule(), features(clip_events=[event(1.0, 1.1)]), STREAMING)
+    assert finding is not None and finding.events_feature == "clip_events"
+
+
+@pytest.mark.parametrize(
+    ("given", "profile", "params"),
+    [
+        ({}, STREAMING, {}),  # -1 dBTP is the extractor's default: shares the default computation
+        ({}, CD, {"ceiling_dbtp": -0.3}),
+        ({"above": -2.5}, STREAMING, {"ceiling_dbtp": -2.5}),
+        ({"events_params": {"ceiling_dbtp": "ceiling_dbtp"}}, CD, {"ceiling_dbtp": -0.3}),  # a target
+        ({"events_params": {"merge_gap_s": 0.5}}, STREAMING, {"merge_gap_s": 0.5}),  # a literal
+        # one extractor provides both: the rule's own params come along, and are not dropped as defaults
+        ({"params": {"ceiling_dbtp": -1.0}}, STREAMING, {"ceiling_dbtp": -1.0}),
+        ({"params": {"merge_gap_s": 0.2}}, CD, {"merge_gap_s": 0.2, "ceiling_dbtp": -0.3}),
+    ],
+)
+def test_events_request_resolves_its_params_for_the_profile(given, profile, params):
+    request = over_rule(**given).events_request(profile)
+    assert request is not None
+    assert (request.name, dict(request.params)) == ("true_peak_events", params)
+
+
+def test_events_of_another_extractor_do_not_take_the_rules_params():
+    phase = rule(
+        feature="stereo_correlation",
+        below=-0.2,
+        params={"window_s": 2.0},
+        events="true_peak_events",
+    )
+    assert dict(phase.events_request(STREAMING).params) == {}
+    same = phase.model_copy(update={"events": "phase_events", "events_params": {"event_below": "threshold"}})
+    assert dict(same.events_request(STREAMING).params) == {"window_s": 2.0, "event_below": -0.2}
+
+
+def test_events_request_is_none_when_the_profile_lacks_the_target():
+    assert over_rule().events_request(Profile(name="bare", description="test")) is None
+    assert rule(above=-1.0).events_request(STREAMING) is None  # no events key

@@ -25,14 +25,28 @@ class ClipParams(BaseModel):
     min_run_samples: int = Field(3, ge=1)
 
 
+class OverParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ceiling_dbtp: float = Field(-1.0, ge=-60.0, le=12.0)
+
+
+class StereoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    event_below: float = Field(-0.1, ge=-1.0, le=1.0)
+
+
 def _default_pack_features() -> set[str]:
-    """Every feature the built-in pack uses (the stand-in catalog must know them all)."""
-    return {rule["feature"] for rule in yaml.safe_load(default_pack_path().read_text())["rules"]}
+    """Every feature the built-in pack uses, judged or listed (the stand-in catalog must know them all)."""
+    rules = yaml.safe_load(default_pack_path().read_text())["rules"]
+    return {rule["feature"] for rule in rules} | {rule["events"] for rule in rules if "events" in rule}
 
 
 CATALOG = {name: NoParams for name in _default_pack_features()} | {
     "clip_events": ClipParams,
     "true_peak_dbtp": NoParams,
+    "true_peak_events": OverParams,
+    "stereo_correlation": StereoParams,
+    "phase_events": StereoParams,
     "integrated_lufs": NoParams,
     "plr_db": NoParams,
 }
@@ -231,6 +245,18 @@ def test_feature_requests_are_distinct_and_carry_params(tmp_path):
     pairs = [(r.name, dict(r.params)) for r in requests]
     assert pairs[:3] == [("clip_events", {"min_run_samples": 5}), ("true_peak_dbtp", {}), ("plr_db", {})]
     assert len({r.key for r in requests}) == len(requests)  # distinct
+
+
+def test_feature_requests_end_with_the_events_rules_list_at_the_profile_threshold():
+    rules = load_rules()  # the real registry: its defaults decide which parameters are left out
+    premaster = [(r.name, dict(r.params)) for r in rules.feature_requests("premaster")]
+    assert ("true_peak_events", {"ceiling_dbtp": -3.0}) in premaster
+    assert ("phase_events", {"event_below": -0.2}) in premaster
+    own = {rule.feature_request().key for rule in rules.active("premaster")}
+    assert premaster.index(("true_peak_events", {"ceiling_dbtp": -3.0})) >= len(own)  # after the rules' own
+    streaming = [(r.name, dict(r.params)) for r in rules.feature_requests("streaming")]
+    assert ("true_peak_events", {}) in streaming  # -1 dBTP is the default: shared with the default pass
+    assert ("codec_clip_events", {}) in streaming
 
 
 # ---------------------------------------------------------------- errors: file:line:column and what is wrong
@@ -616,4 +642,114 @@ def test_params_are_checked_against_the_real_extractor(tmp_path):
     assert error_text(load_rules, [pack]).startswith(
         f"{position(pack, 'min_run_sample')}: rules[0].params.min_run_sample: unknown key 'min_run_sample';"
         " did you mean 'min_run_samples'?"
+    )
+
+
+# ---------------------------------------------------------------- events: where a single value goes wrong
+
+
+def test_default_rules_list_where_their_value_goes_wrong():
+    rules = load_user()
+    assert rules.get("true-peak").events == "true_peak_events"
+    assert rules.get("true-peak").events_params == {"ceiling_dbtp": "threshold"}
+    assert rules.get("headroom").events == "true_peak_events"
+    assert rules.get("codec-clipping").events == "codec_clip_events"
+    assert rules.get("phase").events == "phase_events"
+
+
+def test_unknown_events_feature_is_rejected(tmp_path):
+    pack = user_pack(tmp_path, "  - id: true-peak\n    events: true_peak_event\n")
+    message = error_text(load_user, pack)
+    assert message.startswith(
+        f"{position(pack, 'events:')}: rules[0].events: unknown feature 'true_peak_event'; did you mean"
+        " 'true_peak_events'? (event features: "
+    )
+
+
+def test_events_feature_that_lists_no_events_is_rejected(tmp_path):
+    pack = user_pack(tmp_path, "  - {id: headroom, events: sample_peak_dbfs}\n")
+    assert error_text(load_rules, [pack]).startswith(  # the real registry
+        f"{position(pack, 'events:')}: rules[0].events: 'sample_peak_dbfs' is not an event feature; 'events'"
+        " takes a feature that lists events (click_events, clip_events, codec_clip_events,"
+    )
+
+
+def test_events_on_a_count_above_rule_are_rejected(tmp_path):
+    pack = user_pack(tmp_path, "  - {id: clipping, events: true_peak_events}\n")
+    assert error_text(load_user, pack) == (
+        f"{position(pack, '{id: clipping')}: rules[0]: a count_above rule already lists its own feature's"
+        " events; 'events' is for rules that judge a single value"
+    )
+
+
+def test_events_params_without_events_are_rejected(tmp_path):
+    rule = RULE.format(id="too-loud", above=-8) + "    events_params: {ceiling_dbtp: threshold}\n"
+    pack = user_pack(tmp_path, rule)
+    assert error_text(load_user, pack) == (
+        f"{position(pack, 'id: too-loud')}: rules[0]: events_params need 'events' (the event feature whose"
+        " events to list)"
+    )
+
+
+def test_override_of_events_drops_the_old_events_params_and_message(tmp_path):
+    rules = load_user(user_pack(tmp_path, "  - {id: true-peak, events: null}\n"))
+    rule = rules.get("true-peak")
+    assert (rule.events, rule.events_params, rule.events_message) == (None, {}, None)
+
+
+def test_unknown_events_param_is_rejected(tmp_path):
+    pack = user_pack(tmp_path, "  - id: true-peak\n    events_params: {ceiling: threshold}\n")
+    assert error_text(load_user, pack).startswith(
+        f"{position(pack, 'ceiling:')}: rules[0].events_params.ceiling: unknown key 'ceiling'; did you mean"
+        " 'ceiling_dbtp'?"
+    )
+
+
+def test_events_param_naming_a_bound_of_another_condition_is_rejected(tmp_path):
+    pack = user_pack(tmp_path, "  - id: true-peak\n    events_params: {ceiling_dbtp: low}\n")
+    assert error_text(load_user, pack) == (
+        f"{position(pack, 'ceiling_dbtp')}: rules[0].events_params.ceiling_dbtp: 'low' is not a bound of an"
+        " 'above' rule; use threshold"
+    )
+
+
+def test_events_param_naming_a_target_some_profiles_lack_is_rejected(tmp_path):
+    pack = user_pack(tmp_path, "  - id: true-peak\n    events_params: {ceiling_dbtp: max_peak_dbtp}\n")
+    assert error_text(load_user, pack).startswith(
+        f"{position(pack, 'ceiling_dbtp')}: rules[0].events_params.ceiling_dbtp: profile target"
+        " 'max_peak_dbtp' is not defined by profile(s) streaming, spotify, apple-music, youtube, cd,"
+        " broadcast-r128; list the profiles this rule applies to under 'profiles:'"
+    )
+
+
+def test_events_param_out_of_range_in_one_profile_is_rejected_with_the_resolved_value(tmp_path):
+    extra = "profiles:\n  deep: {description: Deep, extends: streaming, ceiling_dbtp: -70}\n"
+    pack = user_pack(tmp_path, "  - {id: true-peak, profiles: [deep]}\n", extra)
+    assert error_text(load_user, pack) == (
+        f"{position(pack, '{id: true-peak')}: rules[0].events_params.ceiling_dbtp: expected greater than or"
+        " equal to -60, got -70.0 (threshold is -70.0 in profile 'deep')"
+    )
+
+
+def test_event_field_in_the_message_points_to_events_message(tmp_path):
+    pack = user_pack(tmp_path, "  - id: true-peak\n    message: 'Over at {first_event}'\n")
+    assert error_text(load_user, pack) == (
+        f"{position(pack, 'message:')}: rules[0].message: template field {{first_event}} describes the"
+        " events, so it belongs in 'events_message' (added to the message only when the events feature"
+        " lists any)"
+    )
+
+
+def test_unknown_field_in_events_message_is_rejected(tmp_path):
+    pack = user_pack(tmp_path, "  - id: true-peak\n    events_message: 'First at {first_evnt}'\n")
+    assert error_text(load_user, pack).startswith(
+        f"{position(pack, 'events_message')}: rules[0].events_message: unknown template field"
+        " {first_evnt}; did you mean 'first_event'?"
+    )
+
+
+def test_bad_format_spec_in_events_message_is_rejected(tmp_path):
+    pack = user_pack(tmp_path, "  - id: true-peak\n    events_message: '{count:.1z} overs'\n")
+    assert error_text(load_user, pack).startswith(
+        f"{position(pack, 'events_message')}: rules[0].events_message: bad template: "
     )
