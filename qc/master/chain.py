@@ -132,38 +132,45 @@ def fired(report: Report, rule_ids: Sequence[str]) -> list[Finding]:
 
 def plan_repairs(before: Report, info: AudioInfo, settings: MasterSettings) -> list[Stage]:
     """The repair stages the check's findings call for, in chain order (see the module docstring)."""
-    from .convert import Resample
-    from .edit import fade_from_features, trim_from_features
-    from .eq import CorrectiveEQ, corrections_from_tonal
-    from .repair import ClickRepair, DCBlock
-
     stages: list[Stage] = []
     channels, rate = info.channels, info.sample_rate
     if "dc" not in settings.skip and fired(before, DC_RULES):
-        stages.append(DCBlock(channel_means(info)))
+        from . import repair
+
+        stages.append(repair.DCBlock(file_channel_means(info)))
     clicks = [event for finding in fired(before, CLICK_RULES) for event in finding.events]
     if "declick" not in settings.skip and clicks:
-        stages.append(ClickRepair(clicks, rate, channels))
+        from . import repair
+
+        stages.append(repair.ClickRepair(clicks, rate, channels))
     if "eq" not in settings.skip and fired(before, TONAL_RULES):
-        corrections = corrections_from_tonal(before.features)
+        from . import eq
+
+        corrections = eq.corrections_from_tonal(before.features)
         if corrections:
-            stages.append(CorrectiveEQ(rate, channels, corrections))
-    if "trim" not in settings.skip:
+            stages.append(eq.CorrectiveEQ(rate, channels, corrections))
+    if "trim" not in settings.skip and fired(before, (*TRIM_RULES, *FADE_RULES)):
+        from . import edit
+
         if fired(before, TRIM_RULES):
-            stages.append(trim_from_features(before.features, rate, info.frames))
+            stages.append(edit.trim_from_features(before.features, rate, info.frames))
         elif fired(before, FADE_RULES):
-            stages.append(fade_from_features(before.features, rate, info.frames))
+            stages.append(edit.fade_from_features(before.features, rate, info.frames))
     if settings.sample_rate != rate:
-        stages.append(Resample(rate, settings.sample_rate, channels))
+        from . import convert
+
+        stages.append(convert.Resample(rate, settings.sample_rate, channels))
     return stages
 
 
-def channel_means(info: AudioInfo) -> np.ndarray:
+def file_channel_means(info: AudioInfo) -> np.ndarray:
     """Mean of each channel over the whole file (linear, full scale = 1): the DC offset to remove."""
-    total = np.zeros(info.channels)
+    from .repair import ChannelMeans
+
+    meter = ChannelMeans(info.channels)
     for _, block in iter_blocks(info):
-        total += block.sum(axis=0)
-    return total / max(info.frames, 1)
+        meter.add(block)
+    return meter.means()
 
 
 def master(

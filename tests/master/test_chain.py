@@ -39,9 +39,13 @@ def _sha256(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def quiet_mix(tmp_path_factory) -> Path:
-    """A dynamic mix at -24 LUFS: peaks low enough that +10 dB of gain needs little or no limiting."""
+    """A mix at -24 LUFS with a quiet verse and a loud chorus (LRA about 6 LU) and a peak-to-loudness
+    ratio of about 10 dB, so +10 dB of gain needs no limiting under -1 dBTP."""
     tmp_path = tmp_path_factory.mktemp("quiet")
     x, rate = music(12.0, seed=3)
+    x = np.tanh(2.0 * x / np.max(np.abs(x)))
+    verse = np.clip((np.arange(len(x)) / rate - 5.5) / 1.0, 0.0, 1.0)  # -8 dB for 5.5 s, then a 1 s rise
+    x *= db_to_gain(-8.0 * (1.0 - verse))[:, None]
     return write(tmp_path / "quiet.wav", _at_loudness(x, rate, -24.0, tmp_path), rate, "PCM_24")
 
 
@@ -90,18 +94,20 @@ def test_independent_meter_agrees_target_and_ceiling(mix, request, tmp_path):
 
 def test_gain_only_master_keeps_the_loudness_range(quiet_mix, tmp_path):
     out = tmp_path / "master.wav"
-    report = master(quiet_mix, out, target_lufs=-18.0, ceiling_dbtp=CEILING_DBTP)
+    report = master(quiet_mix, out, target_lufs=-14.0, ceiling_dbtp=CEILING_DBTP)
     limiter = next(c for c in report.changes if c.stage == "limiter")
     assert limiter.values["max_reduction_db"] == 0.0
-    assert abs(_measure(out)["loudness_range_lu"] - _measure(quiet_mix)["loudness_range_lu"]) < 0.1
+    range_before = _measure(quiet_mix)["loudness_range_lu"]
+    assert range_before > 4.0
+    assert abs(_measure(out)["loudness_range_lu"] - range_before) < 0.1
 
 
-def test_too_much_limiting_stops_and_says_where(loud_mix, tmp_path):
-    x, rate = soundfile.read(str(loud_mix))
-    crushed = write(tmp_path / "crushed.wav", x * db_to_gain(-20.0), rate, "PCM_24")
+def test_too_much_limiting_stops_and_says_where(tmp_path):
+    x, rate = music(8.0, seed=3)  # raw drums: peaks 15 dB above the loudness
+    dynamic = write(tmp_path / "dynamic.wav", _at_loudness(x, rate, -24.0, tmp_path), rate, "PCM_24")
     out = tmp_path / "master.wav"
-    with pytest.raises(MasterError, match=r"dB of limiting .*allowed 0\.5 dB.*worst at \d:\d\d\.\d{3}"):
-        master(crushed, out, target_lufs=-8.0, ceiling_dbtp=-3.0, max_limiting_db=0.5)
+    with pytest.raises(MasterError, match=r"dB of limiting .*allowed 2\.0 dB.*worst at \d:\d\d\.\d{3}"):
+        master(dynamic, out, target_lufs=-14.0, ceiling_dbtp=-1.0)
     assert not out.exists()
     assert not list(tmp_path.glob(".*mixqc-partial*"))
 

@@ -14,7 +14,8 @@ from tests.signals import write
 
 @pytest.fixture(scope="module")
 def mix(tmp_path_factory):
-    x, rate = music(6.0, seed=2, rms_dbfs=-30.0)
+    x, rate = music(6.0, seed=2)
+    x = 0.1 * np.tanh(2.0 * x / np.max(np.abs(x)))  # peak-to-loudness about 10 dB: gain alone reaches -14 LUFS
     return write(tmp_path_factory.mktemp("mix") / "mix.wav", x, rate, "PCM_24")
 
 
@@ -63,8 +64,8 @@ def test_missing_input_exits_2(tmp_path, capsys):
 def test_output_keeps_a_16_bit_input_at_16_bits(tmp_path, capsys):
     import soundfile
 
-    x, rate = music(4.0, seed=4, rms_dbfs=-26.0)
-    source = write(tmp_path / "cd.wav", np.clip(x, -1, 1), rate, "PCM_16")
+    x, rate = music(4.0, seed=4)
+    source = write(tmp_path / "cd.wav", 0.1 * np.tanh(2.0 * x / np.max(np.abs(x))), rate, "PCM_16")
     out = tmp_path / "m.wav"
     assert main(["master", str(source), "--out", str(out), "-q"]) == 0
     assert soundfile.info(str(out)).subtype == "PCM_16"
