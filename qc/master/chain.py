@@ -113,7 +113,8 @@ def check_master_paths(source: Path, target: Path, *, overwrite: bool = False) -
     """
     if target.suffix.lower() not in OUTPUT_FORMATS:
         raise QCError(f"{target}: master writes WAV, FLAC or AIFF; name the output .wav, .flac or .aiff")
-    if target.resolve() == source.resolve() or (target.exists() and source.exists() and target.samefile(source)):
+    same_file = target.exists() and source.exists() and target.samefile(source)
+    if target.resolve() == source.resolve() or same_file:
         raise QCError(f"{target}: refusing to overwrite the input; choose another output name")
     if target.exists() and not overwrite:
         raise QCError(f"{target}: already exists; choose another name or pass --overwrite")
@@ -268,10 +269,14 @@ def master(
 
 def _on_grid(info: AudioInfo, settings: MasterSettings) -> bool:
     """True if the input's samples already lie on the output's integer grid (no dither needed for them)."""
-    return info.bit_depth is not None and settings.bit_depth is not None and info.bit_depth <= settings.bit_depth
+    if info.bit_depth is None or settings.bit_depth is None:
+        return False
+    return info.bit_depth <= settings.bit_depth
 
 
-def _level(repaired: AudioInfo, settings: MasterSettings, pending: Path, *, on_grid: bool) -> list[Change]:
+def _level(
+    repaired: AudioInfo, settings: MasterSettings, pending: Path, *, on_grid: bool
+) -> list[Change]:
     """The level pass: static gain, true-peak limiter, quantisation; repeated until on target.
 
     ``on_grid``: the repaired samples still lie on the output's integer grid, so with 0 dB of gain they
@@ -319,9 +324,11 @@ def _refuse_overlimiting(changes: list[Change], settings: MasterSettings) -> Non
         )
         target = f"{settings.target_lufs:.1f} LUFS" if settings.target_lufs is not None else "the level"
         raise MasterError(
-            f"reaching {target} under a {settings.ceiling_dbtp:.1f} dBTP ceiling needs up to {reduction:.1f} dB "
+            f"reaching {target} under a {settings.ceiling_dbtp:.1f} dBTP ceiling needs up to "
+            f"{reduction:.1f} dB "
             f"of limiting (allowed {settings.max_limiting_db:.1f} dB) on {share:.1%} of the track "
-            f"(allowed {settings.max_limited_share:.0%}); worst at {where or 'n/a'}. Lower the target, fix the "
+            f"(allowed {settings.max_limited_share:.0%}); worst at {where or 'n/a'}. Lower the target, fix "
+            "the "
             "peaks in the mix, or allow it with --max-limiting DB / --max-limited-share PERCENT"
         )
 
@@ -347,7 +354,7 @@ def _render(info: AudioInfo, stages: list[Stage], path: Path, *, subtype: str) -
     with soundfile.SoundFile(
         str(path), "w", samplerate=rate, channels=info.channels, format=file_format, subtype=subtype
     ) as out:
-        for start, block in iter_blocks(info):
+        for _, block in iter_blocks(info):
             _write(out, pipeline.push(block), bits)
         _write(out, pipeline.finish(), bits)
     return pipeline.changes()

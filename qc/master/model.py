@@ -47,7 +47,8 @@ class StageChange(BaseModel):
     @classmethod
     def of(cls, change: Change) -> StageChange:
         """The report form of a stage's change."""
-        return cls(stage=change.stage, summary=change.summary, values=dict(change.values), changed=change.changed)
+        values = dict(change.values)
+        return cls(stage=change.stage, summary=change.summary, values=values, changed=change.changed)
 
 
 class MasterReport(BaseModel):

@@ -87,6 +87,7 @@ def run_stages(stages: list[Stage], audio: np.ndarray, *, block_frames: int = 65
     For tests and small signals; ``chain.py`` streams files instead.
     """
     pipeline = Pipeline(stages)
-    pieces = [pipeline.push(audio[start : start + block_frames]) for start in range(0, len(audio), block_frames)]
+    starts = range(0, len(audio), block_frames)
+    pieces = [pipeline.push(audio[start : start + block_frames]) for start in starts]
     pieces.append(pipeline.finish())
     return np.concatenate([piece.reshape(-1, audio.shape[1]) for piece in pieces])

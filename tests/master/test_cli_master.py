@@ -15,7 +15,7 @@ from tests.signals import write
 @pytest.fixture(scope="module")
 def mix(tmp_path_factory):
     x, rate = music(6.0, seed=2)
-    x = 0.1 * np.tanh(2.0 * x / np.max(np.abs(x)))  # peak-to-loudness about 10 dB: gain alone reaches -14 LUFS
+    x = 0.1 * np.tanh(2.0 * x / np.max(np.abs(x)))  # PLR about 10 dB: gain alone reaches -14 LUFS
     return write(tmp_path_factory.mktemp("mix") / "mix.wav", x, rate, "PCM_24")
 
 
