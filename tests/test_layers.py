@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "qc"
 
 # module prefix -> qc modules it must never import
 FORBIDDEN = {
-    "qc.features": ("qc.rules", "qc.report", "qc.check", "qc.cli", "qc.analysis"),
+    "qc.features": ("qc.rules", "qc.report", "qc.check", "qc.cli", "qc.analysis", "qc.master"),
     "qc.dsp": ("qc.features", "qc.rules", "qc.report", "qc.check", "qc.cli", "qc.analysis", "qc.audio"),
     "qc.rules": ("qc.report", "qc.check", "qc.cli", "qc.audio"),
     "qc.report": (
@@ -23,7 +23,17 @@ FORBIDDEN = {
         "qc.dsp",
         "qc.features.loudness",
         "qc.features.peaks",
+        "qc.master.chain",
+        "qc.master.level",
+        "qc.master.repair",
+        "qc.master.eq",
     ),
+    # mastering stages are DSP on blocks: they never judge, render or read files through the check
+    **{
+        f"qc.master.{stage}": ("qc.rules", "qc.report", "qc.check", "qc.cli", "qc.analysis", "qc.audio")
+        for stage in ("stage", "level", "repair", "eq", "edit", "convert", "metadata")
+    },
+    "qc.master": ("qc.cli",),
 }
 # heavy modules that must be imported inside the functions that use them (start-up time)
 HEAVY = ("scipy.signal", "matplotlib", "weasyprint", "librosa", "jinja2")
