@@ -115,9 +115,13 @@ def _add_master_parser(commands) -> None:
         "that only catches peaks; write OUT atomically and check it again. IN is never modified.",
     )
     master.add_argument("input", metavar="IN", help="the mix (WAV, FLAC, AIFF, OGG or MP3)")
-    master.add_argument("--out", required=True, metavar="OUT", help="the master to write (.wav, .flac, .aiff)")
+    master.add_argument(
+        "--out", required=True, metavar="OUT", help="the master to write (.wav, .flac, .aiff)"
+    )
     _add_rule_options(master, default_profile="streaming")
-    master.add_argument("--target-lufs", type=float, metavar="LUFS", help="loudness target (default: profile's)")
+    master.add_argument(
+        "--target-lufs", type=float, metavar="LUFS", help="loudness target (default: profile's)"
+    )
     master.add_argument(
         "--ceiling-dbtp", type=float, metavar="DBTP", help="true-peak ceiling (default: profile's, else -1)"
     )
@@ -404,7 +408,8 @@ def _master(args: argparse.Namespace) -> int:
             "pdf": lambda: render_master_pdf(result),
         }
         for name in formats:
-            written.append(write_atomic(report_dir / f"{Path(args.out).stem}-master.{name}", renderers[name]()))
+            target = report_dir / f"{Path(args.out).stem}-master.{name}"
+            written.append(write_atomic(target, renderers[name]()))
     if not args.quiet:
         from .report.master import render_master_terminal
 

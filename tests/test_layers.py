@@ -31,7 +31,7 @@ FORBIDDEN = {
     # mastering stages are DSP on blocks: they never judge, render or read files through the check
     **{
         f"qc.master.{stage}": ("qc.rules", "qc.report", "qc.check", "qc.cli", "qc.analysis", "qc.audio")
-        for stage in ("stage", "level", "repair", "eq", "edit", "convert", "metadata")
+        for stage in ("stage", "level", "repair", "eq", "edit", "convert")
     },
     "qc.master": ("qc.cli",),
 }

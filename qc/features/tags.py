@@ -1,7 +1,7 @@
 """Tag features: whether the file carries a well-formed ISRC, for the release-metadata rules.
 
 Unlike the other features these come from the file's tags, not its samples: the extractor reads no
-blocks and, in ``result``, reads the tags through :func:`qc.master.metadata.read_tags` (ID3 and
+blocks and, in ``result``, reads the tags through :func:`qc.metadata.read_tags` (ID3 and
 ``LIST``/``INFO`` chunks of a WAV, Vorbis comments of a FLAC, ID3 of an MP3). Rules compare numbers, so
 the state of the ISRC is two flags. This module knows nothing of rules or reports.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..errors import QCError
-from ..master.metadata import isrc_problem, read_tags
+from ..metadata import isrc_problem, read_tags
 from .registry import Extractor, FeatureUnavailable, FeatureValue, register
 
 
@@ -23,7 +23,7 @@ class FileTags(Extractor):
         True if the file has no ISRC tag (or an empty one).
     ``isrc_malformed``
         True if it has one that is not ``CC-XXX-YY-NNNNN`` (with or without hyphens; see
-        :func:`qc.master.metadata.validate_isrc`); False when it is missing.
+        :func:`qc.metadata.validate_isrc`); False when it is missing.
 
     Both are unavailable (with the reason) when the file's tags cannot be read.
     """

@@ -2,5 +2,6 @@
 
 ``stage.py`` defines the one call shape every stage has; ``level.py`` (gain, true-peak limiter), ``repair.py``
 (DC, clicks), ``eq.py`` (bounded corrective EQ), ``edit.py`` (trim and fades), ``convert.py`` (sample-rate
-conversion, dither) and ``metadata.py`` (tags) implement them; ``chain.py`` plans and runs the chain.
+conversion, dither) implement them; ``chain.py`` plans and runs the chain and tags the output with
+:mod:`qc.metadata`.
 """

@@ -215,7 +215,7 @@ def master(
         :class:`~qc.errors.MasterError` when the target needs more limiting than allowed.
     """
     from ..check import Checker
-    from .metadata import Tags, validate_isrc, write_tags
+    from ..metadata import Tags, validate_isrc, write_tags
 
     source, target = Path(input_path), Path(output_path)
     check_master_paths(source, target, overwrite=overwrite)

@@ -12,7 +12,7 @@ from signals import sine, write
 from qc.analysis import FeatureRequest, extract_features
 from qc.audio import open_audio
 from qc.check import Checker
-from qc.master.metadata import Tags, write_tags
+from qc.metadata import Tags, write_tags
 
 ISRC_FEATURES = [FeatureRequest("isrc_missing"), FeatureRequest("isrc_malformed")]
 METADATA_RULES = ("metadata", "metadata-isrc-format")

@@ -151,7 +151,7 @@ def test_click_repair_leaves_everything_else_bit_identical(tmp_path):
 
 
 def test_tags_are_written_and_read_back(quiet_mix, tmp_path):
-    from qc.master.metadata import read_tags
+    from qc.metadata import read_tags
 
     out = tmp_path / "tagged.flac"
     master(quiet_mix, out, tags={"isrc": "gb-aaa-25-00001", "artist": "Ann", "title": "Song", "album": "LP"})

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import MasterError
+from .errors import MasterError
 
 ISRC_FORMAT = "CC-XXX-YY-NNNNN"
 ISRC_EXAMPLE = "US-RC1-76-07839"  # the example of the ISRC Handbook (IFPI)

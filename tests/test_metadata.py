@@ -15,7 +15,7 @@ from mutagen.flac import FLAC
 from mutagen.wave import WAVE
 
 from qc.errors import MasterError
-from qc.master.metadata import (
+from qc.metadata import (
     Tags,
     format_isrc,
     isrc_problem,
