@@ -47,8 +47,12 @@ SKIPPABLE = ("dc", "declick", "eq", "trim", "limiter")
 # Which findings call for which repair stage (rule ids are public and stable).
 DC_RULES = ("dc-offset",)
 CLICK_RULES = ("clicks",)
+CLIP_RULES = ("clipping",)
+CLIP_MARGIN_S = 0.005  # a click within 5 ms of a clipped run belongs to the clipping
 TONAL_RULES = ("harsh", "dull", "bass-heavy", "bass-light", "muddy")
-TRIM_RULES = ("silence-head-tail", "trailing-silence")
+HEAD_RULES = ("silence-head-tail",)  # long silence before the music
+TAIL_RULES = ("trailing-silence",)
+TRIM_RULES = (*HEAD_RULES, *TAIL_RULES)
 FADE_RULES = ("abrupt-start", "abrupt-end")
 # Stages that leave every sample they do not repair untouched: after them alone, no dither is needed.
 GRID_PRESERVING = ("declick",)
@@ -139,7 +143,7 @@ def plan_repairs(before: Report, info: AudioInfo, settings: MasterSettings) -> l
         from . import repair
 
         stages.append(repair.DCBlock(file_channel_means(info)))
-    clicks = [event for finding in fired(before, CLICK_RULES) for event in finding.events]
+    clicks = _clicks_outside_clipping(before)
     if "declick" not in settings.skip and clicks:
         from . import repair
 
@@ -147,21 +151,63 @@ def plan_repairs(before: Report, info: AudioInfo, settings: MasterSettings) -> l
     if "eq" not in settings.skip and fired(before, TONAL_RULES):
         from . import eq
 
-        corrections = eq.corrections_from_tonal(before.features)
+        corrections = eq.corrections_from_tonal(before.features, sample_rate=rate)
         if corrections:
             stages.append(eq.CorrectiveEQ(rate, channels, corrections))
     if "trim" not in settings.skip and fired(before, (*TRIM_RULES, *FADE_RULES)):
         from . import edit
 
-        if fired(before, TRIM_RULES):
-            stages.append(edit.trim_from_features(before.features, rate, info.frames))
-        elif fired(before, FADE_RULES):
-            stages.append(edit.fade_from_features(before.features, rate, info.frames))
+        head, tail = bool(fired(before, HEAD_RULES)), bool(fired(before, TAIL_RULES))
+        if head or tail:
+            stages.append(edit.trim_from_features(before.features, rate, info.frames, head=head, tail=tail))
+        else:  # an abrupt edge, not silence: fade only the edge whose rule fired
+            flags = {
+                "abrupt_start": bool(fired(before, ("abrupt-start",))),
+                "abrupt_end": bool(fired(before, ("abrupt-end",))),
+            }
+            stages.append(edit.fade_from_features({**before.features, **flags}, rate, info.frames))
     if settings.sample_rate != rate:
         from . import convert
 
         stages.append(convert.Resample(rate, settings.sample_rate, channels))
     return stages
+
+
+def _clicks_outside_clipping(before: Report, margin_s: float = CLIP_MARGIN_S) -> list:
+    """The click events to repair: those of the click rule, except where the check found clipping.
+
+    Squared-off peaks look like clicks to the detector, but interpolating over them is no repair: the
+    clipping is reported (and must be fixed in the mix) by the ``clipping`` rule.
+    """
+    runs = [event for finding in fired(before, CLIP_RULES) for event in finding.events]
+    clipped = [(run.start_s - margin_s, run.end_s + margin_s) for run in runs]
+    return [
+        event
+        for finding in fired(before, CLICK_RULES)
+        for event in finding.events
+        if not any(start <= event.end_s and event.start_s <= end for start, end in clipped)
+    ]
+
+
+def limits_of_mastering(before: Report) -> list[str]:
+    """Plain-language notes on findings the chain cannot repair, so the report does not imply it did."""
+    notes = []
+    for finding in fired(before, CLIP_RULES):
+        starts = sorted({round(event.start_s, 3) for event in finding.events})
+        where = ", ".join(format_mmss(start) for start in starts[:3])
+        more = f" and {len(starts) - 3} more" if len(starts) > 3 else ""
+        notes.append(
+            f"The mix clips ({len(starts)} passage(s), at {where}{more}). Mastering turns the level "
+            "down but cannot restore squared-off peaks: fix it in the mix (lower the bus or the limiter's "
+            "input) and send a new mix."
+        )
+    compressed = fired(before, ("over-compressed",))
+    if compressed:
+        notes.append(
+            "The mix is already heavily limited or compressed; mastering cannot add dynamics back. Ease "
+            "the bus compression or limiting in the mix if you want more punch."
+        )
+    return notes
 
 
 def file_channel_means(info: AudioInfo) -> np.ndarray:
@@ -262,6 +308,7 @@ def master(
         settings=settings,
         changes=[StageChange.of(change) for change in changes],
         tags=clean_tags,
+        notes=limits_of_mastering(before),
         before=before,
         after=after,
     )

@@ -63,5 +63,6 @@ class MasterReport(BaseModel):
     settings: MasterSettings
     changes: list[StageChange]
     tags: dict[str, str] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)  # what mastering cannot fix, in plain words
     before: Report
     after: Report

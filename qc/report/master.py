@@ -448,6 +448,7 @@ def master_context(
         "stages": stage_views(report),
         "settings_rows": settings_rows(report.settings),
         "tags": sorted(report.tags.items()),
+        "notes": report.notes,
         "pictures": _pictures(report, medium),
     }
 
@@ -615,6 +616,10 @@ def render_master_terminal(report: MasterReport, *, color: bool, width: int | No
         _paint("Chain", color, "bold"),
         *_chain_lines(report, cols, color),
     ]
+    if report.notes:
+        lines += ["", _paint("Not fixed by mastering", color, "bold")]
+        for note in report.notes:
+            lines += _wrapped(INDENT, _printable(note), cols, color)
     if report.tags:
         lines += ["", _paint("Metadata", color, "bold")]
         tags = " · ".join(f"{key}: {value}" for key, value in sorted(report.tags.items()))

@@ -164,3 +164,32 @@ def test_malformed_isrc_is_refused_before_any_work(quiet_mix, tmp_path):
     with pytest.raises(MasterError, match="ISRC"):
         master(quiet_mix, out, tags={"isrc": "nope"})
     assert not out.exists()
+
+
+def _gentle_mix(duration_s: float, seed: int) -> tuple[np.ndarray, int]:
+    """Music with a peak-to-loudness ratio of about 10 dB, peaks well below full scale."""
+    x, rate = music(duration_s, seed=seed)
+    return 0.3 * np.tanh(2.0 * x / np.max(np.abs(x))), rate
+
+
+def test_dc_offset_is_removed_when_the_check_flags_it(tmp_path):
+    x, rate = _gentle_mix(6.0, seed=8)
+    source = write(tmp_path / "dc.wav", x + np.array([0.02, -0.01]), rate, "PCM_24")
+    out = tmp_path / "master.wav"
+    report = master(source, out, profile="cd", skip=["eq", "trim", "declick"])
+    assert "dc" in [c.stage for c in report.changes]
+    assert "dc-offset" in {f.rule_id for f in report.before.findings}
+    assert "dc-offset" not in {f.rule_id for f in report.after.findings}
+    y, _ = soundfile.read(str(out))
+    assert np.all(np.abs(y.mean(axis=0)) < 1e-5)
+
+
+def test_long_head_silence_is_trimmed_to_a_short_pre_roll(tmp_path):
+    x, rate = _gentle_mix(6.0, seed=9)
+    padded = np.concatenate([np.zeros((int(3.0 * rate), 2)), x])
+    source = write(tmp_path / "late.wav", padded, rate, "PCM_24")
+    out = tmp_path / "master.wav"
+    report = master(source, out, profile="cd", skip=["eq", "declick", "dc"])
+    assert "silence-head-tail" in {f.rule_id for f in report.before.findings}
+    assert report.after.features["leading_silence_s"] == pytest.approx(0.2, abs=0.02)
+    assert report.after.file.frames == pytest.approx(len(padded) - 2.8 * rate, abs=2)
