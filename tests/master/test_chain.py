@@ -193,3 +193,15 @@ def test_long_head_silence_is_trimmed_to_a_short_pre_roll(tmp_path):
     assert "silence-head-tail" in {f.rule_id for f in report.before.findings}
     assert report.after.features["leading_silence_s"] == pytest.approx(0.2, abs=0.02)
     assert report.after.file.frames == pytest.approx(len(padded) - 2.8 * rate, abs=2)
+
+
+def test_sample_rate_and_bit_depth_conversion(quiet_mix, tmp_path):
+    out = tmp_path / "master.wav"
+    report = master(quiet_mix, out, sample_rate=48000, bit_depth=16, skip=["eq", "trim", "declick", "dc"])
+    info = soundfile.info(str(out))
+    assert (info.samplerate, info.subtype) == (48000, "PCM_16")
+    assert info.frames == pytest.approx(12.0 * 48000, abs=2)
+    assert [c.stage for c in report.changes] == ["resample", "gain", "limiter", "quantize"]
+    assert abs(_measure(out)["integrated_lufs"] - -14.0) <= 0.1
+    codes, _ = soundfile.read(str(out), dtype="int16")
+    assert len(np.unique(codes[:, 0] & 1)) == 2  # dithered: both odd and even codes, not a coarse grid
