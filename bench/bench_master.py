@@ -150,7 +150,8 @@ def mixqc_cli(source: Path, target: Path) -> Run:
     command = [sys.executable, "-m", "qc", "master", str(source), "--out", str(target), "--overwrite",
                "--target-lufs", str(TARGET_LUFS), "--ceiling-dbtp", str(CEILING_DBTP), "--quiet",
                # level only, like loudnorm; allow the limiting the peaky quiet inputs need
-               "--skip", "dc,declick,eq,trim", "--max-limiting", "10", "--max-limited-share", "100"]  # fmt: skip
+               "--skip", "dc,declick,eq,trim",
+               "--max-limiting", "10", "--max-limited-share", "100"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):  # 1: the check of OUT still has findings (e.g. other rules)

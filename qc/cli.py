@@ -72,7 +72,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a finding is at or above this severity (default: error)",
     )
     check.add_argument(
-        "--curve", metavar="NAME|FILE", help="tonal target curve: default, bright, warm, or a YAML file"
+        "--curve",
+        metavar="NAME|FILE",
+        help="tonal target curve: default, bright, warm, wide (lenient), or a YAML file",
     )
     check.add_argument(
         "--thorough",

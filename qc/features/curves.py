@@ -170,7 +170,7 @@ def load_curve(curve: str) -> Curve:
     Parameters
     ----------
     curve
-        A name in ``rules/curves/`` (``default``, ``bright``, ``warm``) or a path ending in ``.yaml``.
+        A name in ``rules/curves/`` (``default``, ``bright``, ``warm``, ``wide``) or a path to a ``.yaml``.
 
     Returns
     -------

@@ -16,7 +16,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-ChangeValue = float | int | str | bool | list | None
+ChangeValue = float | int | str | bool | list | dict | None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from harness import run_extractor
 from music import music
 from pydantic import ValidationError
 from signals import noise, silence, sine
+from test_spectrum_rules import MOVES, rbj_biquad
 
 from qc.errors import ProfileError
 from qc.features.curves import BAND_NAMES, TONE_BANDS, Curve, curve_names, load_curve
@@ -66,49 +67,14 @@ def pink_curve(tolerance_db: float = 1.0) -> Curve:
     )
 
 
-# --- RBJ Audio-EQ-Cookbook biquads (R. Bristow-Johnson) for planting EQ defects ---------------------------
-
-
-def rbj_biquad(kind: str, freq_hz: float, gain_db: float, sample_rate: int, q: float = 0.707):
-    """``(b, a)`` of a peaking ("peak", Q) or shelving ("lowshelf"/"highshelf", slope S = 1) biquad."""
-    amp = 10 ** (gain_db / 40)
-    w0 = 2 * math.pi * freq_hz / sample_rate
-    cos_w0, sin_w0 = math.cos(w0), math.sin(w0)
-    if kind == "peak":
-        alpha = sin_w0 / (2 * q)
-        b = [1 + alpha * amp, -2 * cos_w0, 1 - alpha * amp]
-        a = [1 + alpha / amp, -2 * cos_w0, 1 - alpha / amp]
-    else:
-        root = 2 * math.sqrt(amp) * (sin_w0 / 2 * math.sqrt(2))
-        sign = 1 if kind == "lowshelf" else -1
-        b = [
-            amp * ((amp + 1) - sign * (amp - 1) * cos_w0 + root),
-            sign * 2 * amp * ((amp - 1) - sign * (amp + 1) * cos_w0),
-            amp * ((amp + 1) - sign * (amp - 1) * cos_w0 - root),
-        ]
-        a = [
-            (amp + 1) + sign * (amp - 1) * cos_w0 + root,
-            -sign * 2 * ((amp - 1) + sign * (amp + 1) * cos_w0),
-            (amp + 1) + sign * (amp - 1) * cos_w0 - root,
-        ]
-    return np.array(b) / a[0], np.array(a) / a[0]
-
-
-# (rule, EQ kind, frequency Hz, gain dB, Q, band the rule reads, direction)
+# (rule, band it reads, gain of the 6 dB move over that band that should fire it, dB): see MOVES.
 DEFECTS = [
-    pytest.param("harsh", "peak", 3500.0, 6.0, 1.0, "high_mid", +1, id="harsh-bell-3k5"),
-    pytest.param("dull", "highshelf", 8000.0, -6.0, 0.707, "air", -1, id="dull-shelf-8k"),
-    pytest.param("bass-heavy", "lowshelf", 100.0, 6.0, 0.707, "bass", +1, id="bass-heavy-shelf-100"),
-    pytest.param("bass-light", "lowshelf", 100.0, -6.0, 0.707, "bass", -1, id="bass-light-shelf-100"),
-    pytest.param("muddy", "peak", 300.0, 6.0, 1.0, "low_mid", +1, id="muddy-bell-300"),
+    pytest.param("harsh", "high_mid", 6.0, id="harsh-bell-2-5k"),
+    pytest.param("dull", "air", -6.0, id="dull-shelf-10k"),
+    pytest.param("bass-heavy", "bass", 6.0, id="bass-heavy-shelf-200"),
+    pytest.param("bass-light", "bass", -6.0, id="bass-light-shelf-200"),
+    pytest.param("muddy", "low_mid", 6.0, id="muddy-bell-200-500"),
 ]
-
-
-def equalise(x: np.ndarray, sample_rate: int, kind: str, freq_hz: float, gain_db: float, q: float):
-    from scipy.signal import lfilter
-
-    b, a = rbj_biquad(kind, freq_hz, gain_db, sample_rate, q)
-    return lfilter(b, a, x, axis=0)
 
 
 @pytest.fixture(scope="module")
@@ -283,28 +249,30 @@ def test_silence_or_a_file_shorter_than_a_frame_is_unavailable(x: np.ndarray, re
 # --- the balanced mix and planted EQ defects ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("curve", ["default"])
-def test_the_clean_balanced_mix_stays_within_every_tolerance(mixes, curve: str) -> None:
-    tolerance = np.array(load_curve(curve).tolerances_db())
+def test_the_raw_test_mixes_stay_within_the_wide_curve(mixes) -> None:
+    # The wide curve's tolerances were set to hold every clean calibration track and these mixes; the
+    # default curve is far stricter (a balanced mix there: test_spectrum_rules.py).
+    tolerance = np.array(load_curve("wide").tolerances_db())
     for seed, (x, rate) in mixes.items():
-        values = measure(x, rate, curve=curve)
+        values = measure(x, rate, curve="wide")
         assert np.all(np.abs(deviations(values)) <= tolerance), f"seed {seed}: {deviations(values).round(1)}"
         assert values["harsh_events"] == []
 
 
-@pytest.mark.parametrize(("rule", "kind", "freq_hz", "gain_db", "q", "band", "sign"), DEFECTS)
+@pytest.mark.parametrize(("rule", "band", "gain_db"), DEFECTS)
 def test_an_eq_move_changes_its_band_by_the_eqs_power_gain_over_that_band(
-    mixes, rule: str, kind: str, freq_hz: float, gain_db: float, q: float, band: str, sign: int
+    mixes, rule: str, band: str, gain_db: float
 ) -> None:
     from scipy.signal import freqz, welch
 
     x, rate = mixes[7]
+    move = MOVES[band]
     clean = deviations(measure(x, rate))
-    moved = deviations(measure(equalise(x, rate, kind, freq_hz, gain_db, q), rate)) - clean
+    moved = deviations(measure(move.apply(x, rate, gain_db), rate)) - clean
     # Independent prediction: the EQ's |H|² averaged over each band, weighted by the mix's own spectrum,
     # then aligned the same way (minus the mean over the core bands).
     freqs, spectrum = welch(x.mean(axis=1), rate, window="hann", nperseg=4096, noverlap=0, scaling="spectrum")
-    _, response = freqz(*rbj_biquad(kind, freq_hz, gain_db, rate, q), worN=freqs, fs=rate)
+    _, response = freqz(*rbj_biquad(move.kind, move.freq_hz, gain_db, rate, move.q), worN=freqs, fs=rate)
     gains = np.array(
         [
             10 * np.log10(np.sum(np.abs(response[s]) ** 2 * spectrum[s]) / np.sum(spectrum[s]))
@@ -313,20 +281,12 @@ def test_an_eq_move_changes_its_band_by_the_eqs_power_gain_over_that_band(
     )
     predicted = gains - gains[[BAND_NAMES.index(name) for name in ALIGN_BANDS]].mean()
     np.testing.assert_allclose(moved, predicted, atol=0.5)
-    assert sign * moved[BAND_NAMES.index(band)] > 2.5  # the rule's band moves the right way, clearly
+    assert math.copysign(1.0, gain_db) * moved[BAND_NAMES.index(band)] > 3.0  # the right way, clearly
 
 
-@pytest.mark.parametrize(("rule", "kind", "freq_hz", "gain_db", "q", "band", "sign"), DEFECTS)
+@pytest.mark.parametrize(("rule", "band", "gain_db"), DEFECTS)
 def test_against_a_reference_mix_curve_each_eq_defect_crosses_its_rules_threshold(
-    mixes,
-    tmp_path: Path,
-    rule: str,
-    kind: str,
-    freq_hz: float,
-    gain_db: float,
-    q: float,
-    band: str,
-    sign: int,
+    mixes, tmp_path: Path, rule: str, band: str, gain_db: float
 ) -> None:
     x, rate = mixes[7]
     reference = Curve.from_levels(
@@ -336,9 +296,9 @@ def test_against_a_reference_mix_curve_each_eq_defect_crosses_its_rules_threshol
     threshold = reference.bands[band].tolerance_db
     for seed in SEEDS:  # the unmodified mix passes, whatever the seed
         assert np.all(np.abs(deviations(measure(*mixes[seed], curve=curve))) <= threshold)
-    value = measure(equalise(x, rate, kind, freq_hz, gain_db, q), rate, curve=curve)[f"tonal_{band}_db"]
-    assert sign * value > threshold, (
-        f"{rule}: tonal_{band}_db = {value:.2f}, threshold {sign * threshold:+.1f}"
+    value = measure(MOVES[band].apply(x, rate, gain_db), rate, curve=curve)[f"tonal_{band}_db"]
+    assert math.copysign(1.0, gain_db) * value > threshold, (
+        f"{rule}: tonal_{band}_db = {value:.2f}, threshold {threshold:.1f}"
     )
 
 
@@ -394,7 +354,7 @@ def _write_curve(curve: Curve, path: Path | None = None) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["default", "bright", "warm"])
+@pytest.mark.parametrize("name", ["default", "bright", "warm", "wide"])
 def test_every_built_in_curve_loads_and_documents_its_source(name: str) -> None:
     curve = load_curve(name)
     assert name in curve_names() and curve.name == name
@@ -406,7 +366,7 @@ def test_every_built_in_curve_loads_and_documents_its_source(name: str) -> None:
 
 def test_an_unknown_curve_name_lists_the_built_in_ones() -> None:
     with pytest.raises(
-        ProfileError, match=r"unknown curve 'brite' \(built-in curves: bright, default, warm\)"
+        ProfileError, match=r"unknown curve 'brite' \(built-in curves: bright, default, warm, wide\)"
     ):
         load_curve("brite")
 

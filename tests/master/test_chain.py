@@ -94,7 +94,9 @@ def test_independent_meter_agrees_target_and_ceiling(mix, request, tmp_path):
 
 def test_gain_only_master_keeps_the_loudness_range(quiet_mix, tmp_path):
     out = tmp_path / "master.wav"
-    report = master(quiet_mix, out, target_lufs=-14.0, ceiling_dbtp=CEILING_DBTP)
+    report = master(
+        quiet_mix, out, target_lufs=-14.0, ceiling_dbtp=CEILING_DBTP, skip=["eq", "trim", "declick", "dc"]
+    )
     limiter = next(c for c in report.changes if c.stage == "limiter")
     assert limiter.values["max_reduction_db"] == 0.0
     range_before = _measure(quiet_mix)["loudness_range_lu"]

@@ -311,7 +311,9 @@ def test_terminal_summarises_numbers_chain_and_findings(master):
     )
     assert resolved[0] == "true-peak"  # the error first
     assert set(resolved) == finding_ids(master.before) - finding_ids(master.after)
-    assert next(line for line in lines if line.strip().startswith("new")).split()[1] == "over-compressed"
+    new = next(line for line in lines if line.strip().startswith("new")).split(None, 1)[1].split(", ")
+    assert "over-compressed" in new
+    assert set(new) == finding_ids(master.after) - finding_ids(master.before)
 
 
 def test_terminal_colours_when_asked_and_dims_skipped_stages(master):
