@@ -54,6 +54,8 @@ References
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import math
 from collections.abc import Mapping
@@ -133,6 +135,16 @@ class ClickParams(BaseModel):
     )
     merge_gap_s: float = Field(
         DEFAULT_MERGE_GAP_S, ge=0.0, le=10.0, description="Clicks closer than this are one event, seconds."
+    )
+    clip_guard_ms: float = Field(
+        5.0,
+        ge=0.0,
+        le=100.0,
+        description=(
+            "Leave out clicks within this many ms of a clipped run (``clip_events`` with its default "
+            "parameters): a squared-off peak jumps like a click, but the clipping rule already reports "
+            "it, and de-clicking cannot repair it. 0 keeps them."
+        ),
     )
 
 
@@ -570,17 +582,42 @@ class Clicks(Extractor):
     """
 
     provides = ("click_events",)
+    needs = ("clip_events",)
     Params = ClickParams
 
     def __init__(self, info: AudioInfo, params: BaseModel) -> None:
         super().__init__(info, params)
+        self._guard_s = cast(ClickParams, params).clip_guard_ms / 1000.0
         self._detector = ClickDetector(info.sample_rate, info.channels, cast(ClickParams, params))
 
     def update(self, block: Block) -> None:
         self._detector.add(block.samples)
 
     def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue]:
-        return {"click_events": self._detector.finish()}
+        clicks = self._detector.finish()
+        clips = needed.get("clip_events")
+        if self._guard_s > 0.0 and isinstance(clips, list) and clips:
+            clicks = outside_spans(clicks, clips, self._guard_s)
+        return {"click_events": clicks}
+
+
+def outside_spans(events: list[Event], spans: list[Event], guard_s: float) -> list[Event]:
+    """The ``events`` that do not overlap any of ``spans`` widened by ``guard_s`` seconds on each side.
+
+    >>> clicks = [Event(start_s=1.0, end_s=1.0), Event(start_s=5.0, end_s=5.0)]
+    >>> [e.start_s for e in outside_spans(clicks, [Event(start_s=4.99, end_s=5.2)], 0.005)]
+    [1.0]
+    """
+
+    ordered = sorted((span.start_s - guard_s, span.end_s + guard_s) for span in spans)
+    starts = [start for start, _ in ordered]
+    reach = list(itertools.accumulate((end for _, end in ordered), max))  # furthest end so far
+    kept = []
+    for event in events:
+        index = bisect.bisect_right(starts, event.end_s) - 1  # last span starting before the event ends
+        if index < 0 or reach[index] < event.start_s:
+            kept.append(event)
+    return kept
 
 
 class DropoutDetector:

@@ -314,3 +314,22 @@ def test_empty_and_one_frame_inputs_give_no_events():
         x = np.full((frames, 2), 0.5)
         assert measure(Clicks, x, 44100, block_frames=1) == []
         assert measure(Dropouts, x, 44100, block_frames=1) == []
+
+
+def test_clipped_passages_are_left_to_the_clipping_rule_but_real_clicks_are_kept(tmp_path):
+    from qc.analysis import FeatureRequest, extract_features
+    from qc.audio import open_audio
+    from signals import write
+
+    x, rate = music(8.0, seed=4)
+    start, stop = int(2.0 * rate), int(4.0 * rate)
+    x[start:stop] = np.clip(x[start:stop] * 12.0, -1.0, 1.0)  # squared-off drums for two seconds
+    x[int(6.0 * rate), 0] += 0.3  # one real click, far from the clipping
+    path = write(tmp_path / "clipped.wav", x, rate)
+    requests = [FeatureRequest("click_events"), FeatureRequest("click_events", {"clip_guard_ms": 0.0})]
+    features = extract_features(open_audio(path), requests)
+    guarded = features.get("click_events")
+    unguarded = features.get("click_events", {"clip_guard_ms": 0.0})
+    assert any(2.0 <= e.start_s <= 4.0 for e in unguarded)  # the detector does see the clipped edges
+    assert not any(1.99 <= e.start_s <= 4.01 for e in guarded)
+    assert any(abs(e.start_s - 6.0) < 0.02 for e in guarded)
