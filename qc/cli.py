@@ -132,16 +132,17 @@ def _add_master_parser(commands) -> None:
     master.add_argument(
         "--max-limiting",
         type=float,
-        default=2.0,
+        default=None,
         metavar="DB",
-        help="most gain reduction the limiter may use before master stops (default: 2 dB)",
+        help="most gain reduction the limiter may use before master stops (default: profile's, else 2 dB)",
     )
     master.add_argument(
         "--max-limited-share",
         type=float,
-        default=5.0,
+        default=None,
         metavar="PERCENT",
-        help="largest share of the track the limiter may touch before master stops (default: 5%%)",
+        help="largest share of the track the limiter may touch before master stops "
+        "(default: profile's, else 5%%)",
     )
     master.add_argument(
         "--skip", metavar="LIST", default="", help="repair stages not to run: dc,declick,eq,trim,limiter"
@@ -382,7 +383,8 @@ def _master(args: argparse.Namespace) -> int:
             raise QCError(f"{report_dir}: exists and is not a folder")
         for name in formats:
             check_output_path(report_dir / f"{Path(args.out).stem}-master.{name}", [*inputs, args.out])
-    if not 0.0 <= args.max_limited_share <= 100.0:
+    share = None if args.max_limited_share is None else args.max_limited_share / 100.0
+    if share is not None and not 0.0 <= share <= 1.0:
         raise QCError("--max-limited-share: expected a percentage from 0 to 100")
     result = master(
         args.input,
@@ -394,7 +396,7 @@ def _master(args: argparse.Namespace) -> int:
         bit_depth=args.bit_depth,
         sample_rate=args.sample_rate,
         max_limiting_db=args.max_limiting,
-        max_limited_share=args.max_limited_share / 100.0,
+        max_limited_share=share,
         skip=[name.strip() for name in args.skip.split(",") if name.strip()],
         tags={"isrc": args.isrc, "artist": args.artist, "title": args.title, "album": args.album},
         overwrite=args.overwrite,

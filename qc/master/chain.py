@@ -67,8 +67,8 @@ def resolve_settings(
     ceiling_dbtp: float | None = None,
     bit_depth: int | None = None,
     sample_rate: int | None = None,
-    max_limiting_db: float = DEFAULT_MAX_LIMITING_DB,
-    max_limited_share: float = DEFAULT_MAX_LIMITED_SHARE,
+    max_limiting_db: float | None = None,
+    max_limited_share: float | None = None,
     skip: Sequence[str] = (),
 ) -> MasterSettings:
     """Fill in what the user did not give from the profile's targets and the input's format.
@@ -100,10 +100,19 @@ def resolve_settings(
         ceiling_dbtp=float(ceiling),
         bit_depth=depth,  # type: ignore[arg-type]
         sample_rate=rate,
-        max_limiting_db=max_limiting_db,
-        max_limited_share=max_limited_share,
+        max_limiting_db=_given_or(max_limiting_db, targets, "max_limiting_db", DEFAULT_MAX_LIMITING_DB),
+        max_limited_share=_given_or(
+            max_limited_share, targets, "max_limited_share", DEFAULT_MAX_LIMITED_SHARE
+        ),
         skip=list(skip),
     )
+
+
+def _given_or(value: float | None, targets: dict[str, float], name: str, default: float) -> float:
+    """The user's value, else the profile's target ``name``, else ``default``."""
+    if value is not None:
+        return float(value)
+    return float(targets.get(name, default))
 
 
 def check_master_paths(source: Path, target: Path, *, overwrite: bool = False) -> None:
@@ -230,8 +239,8 @@ def master(
     ceiling_dbtp: float | None = None,
     bit_depth: int | None = None,
     sample_rate: int | None = None,
-    max_limiting_db: float = DEFAULT_MAX_LIMITING_DB,
-    max_limited_share: float = DEFAULT_MAX_LIMITED_SHARE,
+    max_limiting_db: float | None = None,
+    max_limited_share: float | None = None,
     skip: Sequence[str] = (),
     tags: dict[str, str] | None = None,
     overwrite: bool = False,

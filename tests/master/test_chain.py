@@ -207,3 +207,19 @@ def test_sample_rate_and_bit_depth_conversion(quiet_mix, tmp_path):
     assert abs(_measure(out)["integrated_lufs"] - -14.0) <= 0.1
     codes, _ = soundfile.read(str(out), dtype="int16")
     assert len(np.unique(codes[:, 0] & 1)) == 2  # dithered: both odd and even codes, not a coarse grid
+
+
+def test_a_profile_can_allow_more_limiting(tmp_path):
+    x, rate = music(8.0, seed=3)
+    dynamic = write(tmp_path / "dynamic.wav", _at_loudness(x, rate, -24.0, tmp_path), rate, "PCM_24")
+    pack = tmp_path / "loud.yaml"
+    pack.write_text(
+        'pack: loud\nversion: "1"\nrules: []\n'
+        "profiles:\n  streaming:\n    max_limiting_db: 6.0\n    max_limited_share: 1.0\n"
+    )
+    out = tmp_path / "master.wav"
+    report = master(dynamic, out, rule_packs=[pack], skip=["eq", "trim", "declick", "dc"])
+    assert report.settings.max_limiting_db == 6.0
+    limiter = next(c for c in report.changes if c.stage == "limiter")
+    assert 2.0 < limiter.values["max_reduction_db"] <= 6.0
+    assert _measure(out)["true_peak_dbtp"] <= CEILING_DBTP
