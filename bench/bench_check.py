@@ -5,9 +5,14 @@ Builds synthesised test tracks (a 4-minute 44.1 kHz stereo track and a 60-minute
 (median of several runs) with their peak RSS, and, where ffmpeg is installed, the time of
 ``ffmpeg -i FILE -af ebur128=peak=true -f null -`` on the same file, and prints the ratio.
 
+The runs of each setting (``--workers``: values of ``MIXQC_WORKERS``, "auto" = unset) and of ffmpeg
+alternate, so that load from other processes on a shared machine hits them alike. Peak RSS is given for
+the ``mixqc`` process itself and for its largest child (the analysis worker; for a streaming profile the
+ffmpeg encoders and decoders are children too), and their sum.
+
     python bench/bench_check.py              # both tracks
     python bench/bench_check.py --short      # only the 4-minute track
-    python bench/bench_check.py --runs 7 --profile streaming
+    python bench/bench_check.py --runs 7 --profile streaming --workers 1 auto
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,47 +56,100 @@ def build_track(path: Path, minutes: float, sample_rate: int, seed: int = 1) -> 
     return path
 
 
-def run_timed(command: list[str]) -> tuple[float, float]:
-    """Run ``command``; return (wall seconds, peak RSS in MB) of that process alone."""
+# Runs the CLI and, at exit, writes to argv[1] the peak RSS (kB) and CPU time (s) of this process and of
+# its children (RSS: the largest child; CPU: all of them).
+_RSS_WRAPPER = """
+import atexit, resource, runpy, sys
+out = sys.argv.pop(1)
+def report():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = [usage.ru_utime + usage.ru_stime for usage in (own, child)]
+    with open(out, "w") as handle:
+        handle.write(f"{own.ru_maxrss} {child.ru_maxrss} {cpu[0]} {cpu[1]}")
+atexit.register(report)
+sys.argv[0] = "mixqc"
+runpy.run_module("qc.cli", run_name="__main__")
+"""
+
+
+def run_timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Run ``command``; return wall seconds, peak RSS in MB and CPU seconds (with its waited-for children)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(command)} exited with {code}")
-    return wall, usage.ru_maxrss / 1024.0
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
 
 
-def bench(path: Path, runs: int, profile: str) -> None:
+def run_mixqc(path: Path, profile: str, workers: str) -> tuple[float, float, float, float, float]:
+    """Time one ``mixqc check``: wall s, peak RSS MB of the process and its largest child, CPU s of both."""
+    env = dict(os.environ)
+    env.pop("MIXQC_WORKERS", None)
+    if workers != "auto":
+        env["MIXQC_WORKERS"] = workers
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        command = [sys.executable, "-c", _RSS_WRAPPER, rss.name, "check", str(path), "--profile", profile]
+        wall, _, _ = run_timed([*command, "--json", os.devnull], env)
+        own, child, own_cpu, child_cpu = (float(v) for v in Path(rss.name).read_text().split())
+    return wall, own / 1024.0, child / 1024.0, own_cpu, child_cpu
+
+
+FFMPEG = [
+    "ffmpeg",
+    "-nostdin",
+    "-hide_banner",
+    "-nostats",
+    "-i",
+    "{}",
+    "-af",
+    "ebur128=peak=true",
+    "-f",
+    "null",
+    "-",
+]
+
+
+def bench(path: Path, runs: int, profile: str, settings: list[str]) -> None:
     info = soundfile.info(str(path))
     duration = info.frames / info.samplerate
-    mixqc = [sys.executable, "-m", "qc.cli", "check", str(path), "--profile", profile, "--json", os.devnull]
-    results = [run_timed(mixqc) for _ in range(runs)]
-    wall = statistics.median(r[0] for r in results)
-    rss = max(r[1] for r in results)
-    print(f"{path.name}: {duration / 60:.0f} min, {info.samplerate} Hz, {info.channels} ch")
+    ffmpeg = [str(path) if part == "{}" else part for part in FFMPEG] if shutil.which("ffmpeg") else None
+    results: dict[str, list[tuple[float, float, float, float, float]]] = {setting: [] for setting in settings}
+    ff: list[float] = []
+    ff_cpu: list[float] = []
+    for _ in range(runs):  # alternate, so that other load hits every setting alike
+        for setting in settings:
+            results[setting].append(run_mixqc(path, profile, setting))
+        if ffmpeg:
+            ff_wall_s, _, ff_cpu_s = run_timed(ffmpeg)
+            ff.append(ff_wall_s)
+            ff_cpu.append(ff_cpu_s)
+    ff_wall = statistics.median(ff) if ff else None
     print(
-        f"  mixqc check   median {wall:6.2f} s over {runs} runs  ({duration / wall:6.0f}x real time)  "
-        f"peak RSS {rss:6.0f} MB"
+        f"{path.name}: {duration / 60:.0f} min, {info.samplerate} Hz, {info.channels} ch, profile {profile}"
     )
-    if shutil.which("ffmpeg"):
-        ffmpeg = [
-            "ffmpeg",
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-i",
-            str(path),
-            "-af",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ]
-        ff = statistics.median(run_timed(ffmpeg)[0] for _ in range(runs))
-        print(f"  ffmpeg ebur128 median {ff:6.2f} s  ({duration / ff:6.0f}x real time)")
-        print(f"  ratio mixqc / ffmpeg = {wall / ff:.2f}")
+    for setting, measured in results.items():
+        wall = statistics.median(r[0] for r in measured)
+        fastest = min(r[0] for r in measured)
+        own = max(r[1] for r in measured)
+        child = max(r[2] for r in measured)
+        own_cpu = statistics.median(r[3] for r in measured)
+        child_cpu = statistics.median(r[4] for r in measured)
+        ratio = f"  ratio to ffmpeg {wall / ff_wall:.2f}" if ff_wall else ""
+        print(
+            f"  mixqc check MIXQC_WORKERS={setting:4s} median {wall:6.2f} s over {runs} runs "
+            f"({duration / wall:4.0f}x real time){ratio}, fastest {fastest:.2f} s\n"
+            f"    CPU {own_cpu:5.2f} s in the process, {child_cpu:5.2f} s in its children (medians)\n"
+            f"    peak RSS {own:4.0f} MB, largest child {child:4.0f} MB, sum {own + child:4.0f} MB"
+        )
+    if ff_wall:
+        print(
+            f"  ffmpeg ebur128 median {ff_wall:6.2f} s  ({duration / ff_wall:4.0f}x real time), "
+            f"fastest {min(ff):.2f} s, CPU {statistics.median(ff_cpu):5.2f} s"
+        )
     else:
         print("  ffmpeg not installed: no comparison")
 
@@ -102,11 +161,15 @@ def main() -> None:
     parser.add_argument("--short", action="store_true", help="only the 4-minute track")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median)")
     parser.add_argument("--profile", default="streaming")
+    parser.add_argument(
+        "--workers", nargs="+", default=["auto"], help="MIXQC_WORKERS values to compare ('auto' = unset)"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    bench(build_track(OUT / "track-4min-44k.wav", 4, 44100), args.runs, args.profile)
+    bench(build_track(OUT / "track-4min-44k.wav", 4, 44100), args.runs, args.profile, args.workers)
     if not args.short:
-        bench(build_track(OUT / "track-60min-96k.wav", 60, 96000), max(1, args.runs // 3), args.profile)
+        long = build_track(OUT / "track-60min-96k.wav", 60, 96000)
+        bench(long, max(1, args.runs // 3), args.profile, args.workers)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ Three small extractors, so that a rule with its own parameters recomputes only w
 
 - :class:`Levels` — ``sample_peak_dbfs``, ``rms_dbfs``, ``crest_factor_db`` (no parameters).
 - :class:`TruePeak` — ``true_peak_dbtp`` and ``true_peak_events``, from one oversampling pass: the
-  events' ceiling is a parameter, so with default parameters both features share the work; a rule asking
-  for another ceiling gets its own pass (≈ 0.25 s of CPU for 4 minutes of 44.1 kHz stereo; up to
-  twice that for a master clipped right at the ceiling, where most intervals need the fine pass).
+  events' ceiling is a parameter that ``true_peak_dbtp`` ignores (``params_free``), so both features
+  share one pass whatever the ceiling; only rules asking for events at two different ceilings cost two
+  passes (≈ 0.3 s of CPU each for 4 minutes of 44.1 kHz stereo; up to twice that for a master clipped
+  right at the ceiling, where most intervals need the fine pass).
 - :class:`Clipping` — ``clip_events``: runs of samples at full scale.
 
 Every extractor sees each block once, keeps O(1) state plus its events (at most :data:`MAX_EVENTS`), and
@@ -199,6 +200,9 @@ class TruePeak(Extractor):
     """
 
     provides = ("true_peak_dbtp", "true_peak_events")
+    # The parameters only shape the events: qc.analysis reads true_peak_dbtp from whichever instance it
+    # plans for true_peak_events, so a rule with its own ceiling does not cost a second pass.
+    params_free = ("true_peak_dbtp",)
     Params = TruePeakParams
 
     def __init__(self, info: AudioInfo, params: BaseModel) -> None:
@@ -261,8 +265,12 @@ class TruePeak(Extractor):
         self, x: np.ndarray, channel: int, grid: np.ndarray, first: int, lower: float
     ) -> None:
         ceiling, gap = self._ceiling, self._merger.gap
-        sure = np.flatnonzero(grid > ceiling * _OVERREAD)  # over the ceiling whatever the grid error
-        maybe = np.flatnonzero((grid >= ceiling / _MARGIN) & (grid <= ceiling * _OVERREAD))  # may be over
+        # Only intervals whose grid value is within the grid's under-read of the ceiling or of the running
+        # maximum can matter; everything below works on those (``index``, ``level``) alone.
+        index = np.flatnonzero(grid >= min(ceiling, lower) / _MARGIN)
+        level = grid[index]
+        sure = level > ceiling * _OVERREAD  # over the ceiling whatever the grid error
+        maybe = np.flatnonzero((level >= ceiling / _MARGIN) & ~sure)  # may be over
         # An open event from the previous block acts as an over just before this block.
         current = self._merger.open[channel]
         before = [int(current[1]) - 1 - self._next] if current is not None else []
@@ -270,32 +278,32 @@ class TruePeak(Extractor):
 
         # Round 1: intervals that may hold the file's maximum, and "maybe" overs that could start, end or
         # extend a region (a "maybe" strictly inside a run of sure overs cannot change the region).
-        lo, hi = _runs(np.concatenate((before, sure)).astype(np.intp), gap)
-        chosen = grid >= lower / _MARGIN
-        chosen[maybe[~_within(maybe, lo, hi, strict=True)]] = True
+        lo, hi = _runs(np.concatenate((before, index[sure])).astype(np.intp), gap)
+        chosen = level >= lower / _MARGIN
+        chosen[maybe[~_within(index[maybe], lo, hi, strict=True)]] = True
         refine = np.flatnonzero(chosen)
-        values = np.full(len(grid), np.nan)
-        values[refine] = self._refine(x, channel, refine, first)
+        values = np.full(len(index), np.nan)
+        values[refine] = self._refine(x, channel, index[refine], first)
 
         # Round 2: in each region, every interval that could hold the region's peak.
-        is_over = grid > ceiling * _OVERREAD
+        is_over = sure.copy()
         is_over[refine] = values[refine] > ceiling  # a refined value decides
         over = np.flatnonzero(is_over)
         if len(over) or before:
-            points = np.concatenate((before, over)).astype(np.intp)
-            known = np.concatenate(([opening] if before else [], _known(values, grid, over)))
+            points = np.concatenate((before, index[over])).astype(np.intp)
+            known = np.concatenate(([opening] if before else [], _known(values, level, over)))
             lo, hi = _runs(points, gap)
             peak_lower = np.maximum.reduceat(known, np.searchsorted(points, lo))
-            pool = np.flatnonzero(grid >= ceiling / _MARGIN)
-            run = np.searchsorted(lo, pool, side="right") - 1
-            inside = (run >= 0) & (pool <= hi[np.maximum(run, 0)])
+            pool = np.flatnonzero(level >= ceiling / _MARGIN)
+            run = np.searchsorted(lo, index[pool], side="right") - 1
+            inside = (run >= 0) & (index[pool] <= hi[np.maximum(run, 0)])
             pool, run = pool[inside], run[inside]
-            extra = pool[(grid[pool] >= peak_lower[run] / _MARGIN) & np.isnan(values[pool])]
-            values[extra] = self._refine(x, channel, extra, first)
+            extra = pool[(level[pool] >= peak_lower[run] / _MARGIN) & np.isnan(values[pool])]
+            values[extra] = self._refine(x, channel, index[extra], first)
             is_over[extra] = values[extra] > ceiling
             over = np.flatnonzero(is_over)
-            start = self._next + over
-            self._merger.add(channel, start, start + 1, _known(values, grid, over))
+            start = self._next + index[over]
+            self._merger.add(channel, start, start + 1, _known(values, level, over))
         refined = values[~np.isnan(values)]
         if len(refined):
             self._best[channel] = max(self._best[channel], float(refined.max()))
@@ -383,8 +391,13 @@ class Clipping(Extractor):
 
     def update(self, block: Block) -> None:
         x = block.samples
-        clipped = (x >= self._level) | (x <= -self._level)
         start = block.start_frame
+        if not len(x) or (
+            all(run is None for run in self._run_start) and x.max() < self._level and x.min() > -self._level
+        ):  # nothing clipped in this block, and no run to close: two fast reductions instead of a mask
+            self._frames = start + x.shape[0]
+            return
+        clipped = (x >= self._level) | (x <= -self._level)
         for channel in range(x.shape[1]):
             column = clipped[:, channel]
             is_open = self._run_start[channel] is not None

@@ -317,9 +317,10 @@ def test_empty_and_one_frame_inputs_give_no_events():
 
 
 def test_clipped_passages_are_left_to_the_clipping_rule_but_real_clicks_are_kept(tmp_path):
+    from signals import write
+
     from qc.analysis import FeatureRequest, extract_features
     from qc.audio import open_audio
-    from signals import write
 
     x, rate = music(8.0, seed=4)
     start, stop = int(2.0 * rate), int(4.0 * rate)
