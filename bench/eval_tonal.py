@@ -189,7 +189,7 @@ def moves_section(corpus: dict[str, dict[str, dict]], synthetic: dict[int, dict[
     print(
         "   moves: "
         + "; ".join(
-            f"{b} {m.kind} {m.freq_hz:.0f} Hz" + (f" Q {m.q:.2f}" if m.kind == "peak" else "")
+            f"{b} {m.kind} {m.freq_hz:.0f} Hz" + (f" {m.octaves:.2f} oct" if m.kind == "bell" else "")
             for b, m in MOVES.items()
         )
     )

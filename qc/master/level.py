@@ -5,8 +5,9 @@ the band-limited waveform, ITU-R BS.1770-4 Annex 2) of its *output* at or below 
 
 1. **Detection.** For every interval ``[n, n+1]`` between two input samples, the largest ``|s(t)|`` over
    all channels: a 4x screen (:func:`qc.dsp.truepeak.interval_peaks`) picks the intervals that may come
-   within :data:`SCREEN_MARGIN_DB` of the ceiling, and those get ``oversample`` points per sample from a
-   48-tap Kaiser-windowed sinc plus a parabola through the largest (:func:`interval_true_peaks`). Each
+   within :data:`SCREEN_MARGIN_DB` of the ceiling, and those get 8 points per sample from the meter's
+   48-tap Kaiser-windowed sinc plus a parabola through the largest
+   (:func:`qc.dsp.truepeak.refine_interval_peaks`, the same kernel as the check's meter). Each
    interval needs ``q[n] = max(0, peak_dB − target_dB)`` dB of reduction, where the target is the
    ceiling less :data:`SAFETY_MARGIN_DB`.
 2. **Gain curve (dB of reduction, linked over channels).** ``A[k]``: the largest ``q`` over the intervals
@@ -44,17 +45,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cache
 from typing import ClassVar
 
 import numpy as np
 
 from ..dsp.truepeak import (
     CONTEXT_FRAMES,
-    REFINE_BETA,
-    REFINE_HALF_WIDTH,
     interval_peaks,
-    kaiser_sinc_weights,
     refine_interval_peaks,
 )
 from ..errors import MasterError
@@ -152,9 +149,6 @@ class TruePeakLimiter:
         Look-ahead (the attack: the gain starts falling this long before a peak), ms (0.5 … 50).
     release_ms
         Time constant of the exponential recovery of the gain reduction after a peak, ms (1 … 5000).
-    oversample
-        Points per sample at which detection evaluates the waveform of a candidate interval (4 … 32),
-        before the parabolic estimate of the peak between them.
 
     Raises
     ------
@@ -172,12 +166,10 @@ class TruePeakLimiter:
         *,
         lookahead_ms: float = 5.0,
         release_ms: float = 100.0,
-        oversample: int = 8,
     ) -> None:
         _check_range("ceiling_dbtp", ceiling_dbtp, -20.0, 0.0, "dBTP")
         _check_range("lookahead_ms", lookahead_ms, 0.5, 50.0, "ms")
         _check_range("release_ms", release_ms, 1.0, 5000.0, "ms")
-        _check_range("oversample", oversample, 4, 32, "points per sample")
         if sample_rate <= 0 or channels <= 0:
             raise MasterError(
                 f"limiter: sample_rate and channels must be positive, got {sample_rate}, {channels}"
@@ -187,7 +179,6 @@ class TruePeakLimiter:
         self.ceiling_dbtp = float(ceiling_dbtp)
         self.lookahead_ms = float(lookahead_ms)
         self.release_ms = float(release_ms)
-        self.oversample = int(oversample)
 
         self._lookahead = max(1, seconds_to_frames(lookahead_ms / 1000.0, sample_rate))
         self._target = db_to_gain(ceiling_dbtp - SAFETY_MARGIN_DB)  # what detection aims for
@@ -367,7 +358,7 @@ class TruePeakLimiter:
         grid = interval_peaks(self._x, offset, count, floor=self._target / _SCREEN)
         channel, index = np.nonzero(grid * _SCREEN >= self._target)
         if len(index):
-            values = interval_true_peaks(self._x, channel, index + offset, self.oversample)
+            values = detected_peaks(self._x, channel, index + offset)
             np.maximum.at(peaks, index, values)
         needed = np.where(peaks > self._target, gains_to_db(peaks / self._target), 0.0)
         self._q = np.concatenate((self._q, needed))
@@ -468,60 +459,10 @@ def _box(values: np.ndarray, width: int) -> np.ndarray:
     return np.maximum(out, 0.0)
 
 
-@cache
-def _detection_matrix(oversample: int) -> np.ndarray:
-    """(48, oversample + 3) weights for offsets −1/os … 1 + 1/os (the interval and one point either side)."""
-    offsets = np.arange(-1, oversample + 2) / oversample
-    matrix = kaiser_sinc_weights(offsets, REFINE_HALF_WIDTH, REFINE_BETA).astype(np.float32)
-    matrix.setflags(write=False)
-    return matrix
+def detected_peaks(x: np.ndarray, channel: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Detection's true peak (linear) of intervals ``[index, index + 1]`` of ``channel``: the meter's kernel.
 
-
-def _stacked_matmul(a: np.ndarray, b: np.ndarray, rows: int = 256) -> np.ndarray:
-    """``a @ b`` as a stack of ``rows``-row products: single-threaded BLAS, steady on busy cores."""
-    whole = len(a) // rows * rows
-    out = np.empty((len(a), b.shape[1]), dtype=np.result_type(a, b))
-    out[:whole] = (a[:whole].reshape(-1, rows, a.shape[1]) @ b).reshape(whole, b.shape[1])
-    out[whole:] = a[whole:] @ b
-    return out
-
-
-def interval_true_peaks(x: np.ndarray, channel: np.ndarray, index: np.ndarray, oversample: int) -> np.ndarray:
-    """The limiter's estimate of the true peak of intervals ``[index, index + 1]`` (linear, full scale 1).
-
-    The band-limited waveform at ``oversample`` points per sample (48-tap Kaiser-windowed sinc, as in
-    :mod:`qc.dsp.truepeak`), then a parabola through the largest point and its neighbours.
-
-    Parameters
-    ----------
-    x
-        Samples ``(frames, channels)`` with ``CONTEXT_FRAMES`` of context around every interval asked for.
-    channel, index
-        Equal-length integer arrays: interval ``[index[i], index[i] + 1]`` of channel ``channel[i]``.
-    oversample
-        Points per sample (≥ 4).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(len(index),)`` estimated ``max |s(t)|`` over each interval, at least its two samples.
+    A seam of its own so that a test can make detection err and watch the output check catch it.
     """
-    matrix = _detection_matrix(oversample)
-    lead = REFINE_HALF_WIDTH - 1
-    values = np.empty((len(index), oversample + 3), dtype=np.float32)
-    for c in np.unique(channel):
-        chosen = channel == c
-        # float32 is ample (1e-6 dB) and several times faster; see qc.dsp.truepeak.
-        column = np.ascontiguousarray(x[:, c], dtype=np.float32)
-        windows = np.lib.stride_tricks.sliding_window_view(column, 2 * REFINE_HALF_WIDTH)
-        values[chosen] = _stacked_matmul(windows[index[chosen] - lead], matrix)
-    values = np.abs(values).astype(np.float64)
-    best = np.argmax(values[:, 1:-1], axis=1) + 1
-    rows = np.arange(len(index))
-    left, centre, right = values[rows, best - 1], values[rows, best], values[rows, best + 1]
-    curvature = left - 2.0 * centre + right
-    is_peak = (centre >= left) & (centre >= right) & (curvature < 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shift = np.clip(np.where(is_peak, 0.5 * (left - right) / curvature, 0.0), -0.5, 0.5)
-    peak = np.where(is_peak, centre - 0.25 * (left - right) * shift, centre)
-    return np.maximum(peak, np.maximum(np.abs(x[index, channel]), np.abs(x[index + 1, channel])))
+    peak, _ = refine_interval_peaks(x, channel, index)
+    return peak

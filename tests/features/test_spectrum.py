@@ -11,7 +11,7 @@ from harness import run_extractor
 from music import music
 from pydantic import ValidationError
 from signals import noise, silence, sine
-from test_spectrum_rules import MOVES, rbj_biquad
+from test_spectrum_rules import MOVES
 
 from qc.errors import ProfileError
 from qc.features.curves import BAND_NAMES, TONE_BANDS, Curve, curve_names, load_curve
@@ -272,7 +272,7 @@ def test_an_eq_move_changes_its_band_by_the_eqs_power_gain_over_that_band(
     # Independent prediction: the EQ's |H|² averaged over each band, weighted by the mix's own spectrum,
     # then aligned the same way (minus the mean over the core bands).
     freqs, spectrum = welch(x.mean(axis=1), rate, window="hann", nperseg=4096, noverlap=0, scaling="spectrum")
-    _, response = freqz(*rbj_biquad(move.kind, move.freq_hz, gain_db, rate, move.q), worN=freqs, fs=rate)
+    _, response = freqz(*move.coefficients(rate, gain_db), worN=freqs, fs=rate)
     gains = np.array(
         [
             10 * np.log10(np.sum(np.abs(response[s]) ** 2 * spectrum[s]) / np.sum(spectrum[s]))

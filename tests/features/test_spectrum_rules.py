@@ -24,44 +24,9 @@ from signals import write
 from qc.check import Checker
 from qc.features.curves import BAND_NAMES, TONE_BANDS, load_curve
 from qc.features.spectrum import tonal_deviations
+from qc.master.eq import FilterKind, rbj_biquad
 
 TONAL_RULES = ("harsh", "dull", "bass-heavy", "bass-light", "muddy", "harsh-passages")
-
-
-# --- RBJ Audio-EQ-Cookbook biquads (R. Bristow-Johnson) --------------------------------------------------
-
-
-def rbj_biquad(
-    kind: str, freq_hz: float, gain_db: float, sample_rate: int, q: float = 0.707
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(b, a)`` of a peaking ("peak", quality ``q``) or shelving ("lowshelf", "highshelf") biquad.
-
-    Shelves have slope S = 1. ``freq_hz`` is the centre (peak) or the corner, where a shelf has half its
-    gain in dB.
-    """
-    amp = 10 ** (gain_db / 40)
-    w0 = 2 * math.pi * freq_hz / sample_rate
-    cos_w0, sin_w0 = math.cos(w0), math.sin(w0)
-    if kind == "peak":
-        alpha = sin_w0 / (2 * q)
-        b = [1 + alpha * amp, -2 * cos_w0, 1 - alpha * amp]
-        a = [1 + alpha / amp, -2 * cos_w0, 1 - alpha / amp]
-    elif kind in ("lowshelf", "highshelf"):
-        root = 2 * math.sqrt(amp) * (sin_w0 / 2 * math.sqrt(2))
-        sign = 1 if kind == "lowshelf" else -1
-        b = [
-            amp * ((amp + 1) - sign * (amp - 1) * cos_w0 + root),
-            sign * 2 * amp * ((amp - 1) - sign * (amp + 1) * cos_w0),
-            amp * ((amp + 1) - sign * (amp - 1) * cos_w0 - root),
-        ]
-        a = [
-            (amp + 1) + sign * (amp - 1) * cos_w0 + root,
-            -sign * 2 * ((amp - 1) + sign * (amp + 1) * cos_w0),
-            (amp + 1) + sign * (amp - 1) * cos_w0 - root,
-        ]
-    else:
-        raise ValueError(f"unknown biquad kind {kind!r}")
-    return np.array(b) / a[0], np.array(a) / a[0]
 
 
 @dataclass(frozen=True)
@@ -69,34 +34,37 @@ class Move:
     """A standard EQ move over one tonal band: a shelf from the band's inner edge, or a bell across it."""
 
     band: str
-    kind: str
+    kind: FilterKind
     freq_hz: float
-    q: float
+    octaves: float = 1.0
+
+    def coefficients(self, sample_rate: int, gain_db: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(b, a)`` of this move at ``gain_db`` (the RBJ cookbook biquads of :mod:`qc.master.eq`)."""
+        return rbj_biquad(self.kind, self.freq_hz, gain_db, sample_rate, self.octaves)
 
     def apply(self, x: np.ndarray, sample_rate: int, gain_db: float) -> np.ndarray:
         """``x`` (frames, channels) through this move at ``gain_db``."""
         from scipy.signal import lfilter
 
-        return lfilter(*rbj_biquad(self.kind, self.freq_hz, gain_db, sample_rate, self.q), x, axis=0)
+        return lfilter(*self.coefficients(sample_rate, gain_db), x, axis=0)
 
 
 def _bell(band: str) -> Move:
     """A bell centred on the band (geometric centre) whose bandwidth is the band's width in octaves."""
     spec = next(b for b in TONE_BANDS if b.name == band)
-    ratio = 2.0**spec.octaves
-    return Move(band, "peak", math.sqrt(spec.low_hz * spec.high_hz), math.sqrt(ratio) / (ratio - 1.0))
+    return Move(band, "bell", math.sqrt(spec.low_hz * spec.high_hz), spec.octaves)
 
 
 # The move that spans each band: the outer bands and the bass get shelves with the corner (half gain) at
 # the band's inner edge, the others a bell as wide as the band. These define the curves' tolerances.
 MOVES: dict[str, Move] = {
-    "sub": Move("sub", "lowshelf", 60.0, 0.707),
-    "bass": Move("bass", "lowshelf", 200.0, 0.707),
+    "sub": Move("sub", "low_shelf", 60.0),
+    "bass": Move("bass", "low_shelf", 200.0),
     "low_mid": _bell("low_mid"),
     "mid": _bell("mid"),
     "high_mid": _bell("high_mid"),
     "presence": _bell("presence"),
-    "air": Move("air", "highshelf", 10000.0, 0.707),
+    "air": Move("air", "high_shelf", 10000.0),
 }
 
 # (rule, band it reads, gain of the move that should fire it, dB)
@@ -150,15 +118,15 @@ def on_curve() -> dict[str, tuple[np.ndarray, int]]:
 # --- the helpers themselves -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["peak", "lowshelf", "highshelf"])
-def test_rbj_biquads_have_their_gain_at_the_centre_or_half_of_it_at_the_corner(kind: str) -> None:
+@pytest.mark.parametrize("kind", ["bell", "low_shelf", "high_shelf"])
+def test_rbj_biquads_have_their_gain_at_the_centre_or_half_of_it_at_the_corner(kind: FilterKind) -> None:
     from scipy.signal import freqz
 
     rate = 48000
     b, a = rbj_biquad(kind, 1000.0, 6.0, rate, 1.0)
     _, response = freqz(b, a, worN=[10.0, 1000.0, 20000.0], fs=rate)
     gain_db = 20 * np.log10(np.abs(response))
-    expected = {"peak": [0.0, 6.0, 0.0], "lowshelf": [6.0, 3.0, 0.0], "highshelf": [0.0, 3.0, 6.0]}[kind]
+    expected = {"bell": [0.0, 6.0, 0.0], "low_shelf": [6.0, 3.0, 0.0], "high_shelf": [0.0, 3.0, 6.0]}[kind]
     np.testing.assert_allclose(gain_db, expected, atol=0.1)
 
 
@@ -166,9 +134,7 @@ def test_a_bell_move_is_as_wide_as_its_band() -> None:
     from scipy.signal import freqz
 
     move, rate = MOVES["high_mid"], 96000
-    _, response = freqz(
-        *rbj_biquad(move.kind, move.freq_hz, 6.0, rate, move.q), worN=[2000.0, 5000.0], fs=rate
-    )
+    _, response = freqz(*move.coefficients(rate, 6.0), worN=[2000.0, 5000.0], fs=rate)
     # RBJ: the bandwidth is measured between the half-gain (dB) points, i.e. +3 dB at the band's edges.
     np.testing.assert_allclose(20 * np.log10(np.abs(response)), [3.0, 3.0], atol=0.15)
 
