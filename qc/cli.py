@@ -365,6 +365,9 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"demo mix:    {mix}")
     print(f"JSON report: {json_path}")
     print(f"HTML report: {html_path}")
+    print()
+    print("Corrective master and a before/after report:")
+    print(f"  mixqc master {mix} --out {out_dir / 'demo-master.wav'} --report {out_dir}")
     return EXIT_OK
 
 
@@ -382,7 +385,7 @@ def _master(args: argparse.Namespace) -> int:
         if report_dir.exists() and not report_dir.is_dir():
             raise QCError(f"{report_dir}: exists and is not a folder")
         for name in formats:
-            check_output_path(report_dir / f"{Path(args.out).stem}-master.{name}", [*inputs, args.out])
+            check_output_path(report_dir / f"{Path(args.out).stem}-report.{name}", [*inputs, args.out])
     share = None if args.max_limited_share is None else args.max_limited_share / 100.0
     if share is not None and not 0.0 <= share <= 1.0:
         raise QCError("--max-limited-share: expected a percentage from 0 to 100")
@@ -412,7 +415,7 @@ def _master(args: argparse.Namespace) -> int:
             "pdf": lambda: render_master_pdf(result),
         }
         for name in formats:
-            target = report_dir / f"{Path(args.out).stem}-master.{name}"
+            target = report_dir / f"{Path(args.out).stem}-report.{name}"
             written.append(write_atomic(target, renderers[name]()))
     if not args.quiet:
         from .report.master import render_master_terminal

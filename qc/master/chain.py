@@ -19,6 +19,7 @@ temporary file in its folder and renamed into place, then checked again for the 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,7 +50,7 @@ DC_RULES = ("dc-offset",)
 CLICK_RULES = ("clicks",)
 CLIP_RULES = ("clipping",)
 CLIP_MARGIN_S = 0.005  # a click within 5 ms of a clipped run belongs to the clipping
-TONAL_RULES = ("harsh", "dull", "bass-heavy", "bass-light", "muddy")
+TONAL_FEATURE = re.compile(r"^tonal_(?P<band>[a-z_]+)_excess_db$")  # a tonal rule's band, from its feature
 HEAD_RULES = ("silence-head-tail",)  # long silence before the music
 TAIL_RULES = ("trailing-silence",)
 TRIM_RULES = (*HEAD_RULES, *TAIL_RULES)
@@ -139,9 +140,12 @@ def check_master_paths(source: Path, target: Path, *, overwrite: bool = False) -
 
 def fired(report: Report, rule_ids: Sequence[str]) -> list[Finding]:
     """The report's warning or error findings from ``rule_ids`` (info and skipped findings don't count)."""
-    return [
-        f for f in report.findings if f.rule_id in rule_ids and not f.skipped and f.severity != "info"
-    ]
+    return [f for f in report.findings if f.rule_id in rule_ids and _counts(f)]
+
+
+def _counts(finding: Finding) -> bool:
+    """A warning or error that was measured (not an info or a skipped rule)."""
+    return not finding.skipped and finding.severity != "info"
 
 
 def plan_repairs(before: Report, info: AudioInfo, settings: MasterSettings) -> list[Stage]:
@@ -157,10 +161,12 @@ def plan_repairs(before: Report, info: AudioInfo, settings: MasterSettings) -> l
         from . import repair
 
         stages.append(repair.ClickRepair(clicks, rate, channels))
-    if "eq" not in settings.skip and fired(before, TONAL_RULES):
+    tonal = [match for f in before.findings if (match := TONAL_FEATURE.match(f.feature)) and _counts(f)]
+    if "eq" not in settings.skip and tonal:
         from . import eq
 
-        corrections = eq.corrections_from_tonal(before.features, sample_rate=rate)
+        bands = {match["band"] for match in tonal}
+        corrections = eq.corrections_from_tonal(before.features, bands=bands, sample_rate=rate)
         if corrections:
             stages.append(eq.CorrectiveEQ(rate, channels, corrections))
     if "trim" not in settings.skip and fired(before, (*TRIM_RULES, *FADE_RULES)):

@@ -11,7 +11,7 @@ files and knows nothing of rules or reports.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -329,6 +329,7 @@ def deviation_effect(sample_rate: int, gain_db: float = MAX_CORRECTION_DB) -> np
 def corrections_from_tonal(
     features: Mapping[str, Any],
     *,
+    bands: Iterable[str] | None = None,
     sample_rate: int = 48000,
     margin_db: float = MARGIN_DB,
     max_db: float = MAX_CORRECTION_DB,
@@ -340,15 +341,19 @@ def corrections_from_tonal(
     with a non-zero excess are corrected, towards the curve: each one's measured deviation is to move back
     by its excess plus ``margin_db`` (so it ends inside the corridor, not on its edge), but never past the
     curve itself. A filter's gain moves its band's *measured* deviation by less than the gain (a bell by
-    about 0.6 dB per dB: see :func:`deviation_effect`), and neighbouring corrections interact, so the gains
-    solve ``effect.T @ gains = moves`` over the corrected bands. Each gain is then bounded to ``±max_db``,
-    so a band far outside its corridor is only moved part of the way (the report says so).
+    about 0.6 dB per dB: see :func:`deviation_effect`), so each gain is the move divided by its own
+    filter's effect on its band. Bands are corrected independently, with one filter each and never
+    against the direction the check asked for (a joint solve over overlapping filters can ask for opposite
+    large gains, which the bound then breaks). Each gain is bounded to ``±max_db``, so a band far outside
+    its corridor is only moved part of the way (the report says so).
 
     Parameters
     ----------
     features
         The check's features (``Report.features`` or an extractor result): floats, or None where a
         feature could not be computed (those bands are left alone).
+    bands
+        Only these bands (the ones whose tonal rule fired); default: every band with an excess.
     sample_rate
         Hz, of the audio to be corrected (the filters' shapes near Nyquist depend on it).
     margin_db
@@ -365,7 +370,8 @@ def corrections_from_tonal(
     {'air': 1.77}
     """
     moves: dict[str, float] = {}
-    for band in BAND_NAMES:
+    wanted = BAND_NAMES if bands is None else [band for band in BAND_NAMES if band in set(bands)]
+    for band in wanted:
         excess = _number(features.get(f"tonal_{band}_excess_db"))
         if excess is None or excess == 0.0:
             continue
@@ -376,12 +382,9 @@ def corrections_from_tonal(
         moves[band] = -math.copysign(move, excess)
     if not moves:
         return {}
-    index = [BAND_NAMES.index(band) for band in moves]
-    effect = deviation_effect(sample_rate)[np.ix_(index, index)]
-    gains, *_ = np.linalg.lstsq(effect.T, np.array(list(moves.values())), rcond=None)
-    return {
-        band: round(float(np.clip(gain, -max_db, max_db)), 2) for band, gain in zip(moves, gains, strict=True)
-    }
+    effect = np.diag(deviation_effect(sample_rate))
+    gains = {band: move / effect[BAND_NAMES.index(band)] for band, move in moves.items()}
+    return {band: round(float(np.clip(gain, -max_db, max_db)), 2) for band, gain in gains.items()}
 
 
 def _number(value: Any) -> float | None:

@@ -223,3 +223,16 @@ def test_a_profile_can_allow_more_limiting(tmp_path):
     limiter = next(c for c in report.changes if c.stage == "limiter")
     assert 2.0 < limiter.values["max_reduction_db"] <= 6.0
     assert _measure(out)["true_peak_dbtp"] <= CEILING_DBTP
+
+
+def test_eq_corrects_only_the_flagged_band_towards_the_curve(tmp_path):
+    x, rate = _gentle_mix(10.0, seed=6)  # the synthetic arrangement's kick and bass read bass-heavy
+    source = write(tmp_path / "boomy.wav", x, rate, "PCM_24")
+    report = master(source, tmp_path / "master.wav", skip=["trim", "declick", "dc"])
+    flagged = {f.rule_id for f in report.before.findings if not f.skipped and f.severity != "info"}
+    assert "bass-heavy" in flagged
+    eq = next(c for c in report.changes if c.stage == "eq")
+    tonal_flags = flagged & {"harsh", "dull", "bass-heavy", "bass-light", "muddy"}
+    assert len(eq.values["corrections_db"]) == len(tonal_flags)
+    assert -3.0 <= eq.values["corrections_db"]["bass"] < 0.0
+    assert report.after.features["tonal_bass_db"] < report.before.features["tonal_bass_db"] - 1.0

@@ -26,11 +26,11 @@ def test_master_writes_output_and_before_after_reports(mix, tmp_path, capsys):
     assert status == 0
     assert out.exists()
     assert "master written to" in printed
-    data = json.loads((tmp_path / "r" / "master-master.json").read_text())
+    data = json.loads((tmp_path / "r" / "master-report.json").read_text())
     assert data["settings"]["target_lufs"] == -14.0
     assert abs(data["after"]["features"]["integrated_lufs"] - -14.0) <= 0.1
     assert data["before"]["features"]["integrated_lufs"] < -20.0
-    assert (tmp_path / "r" / "master-master.html").read_text().count("<html") == 1
+    assert (tmp_path / "r" / "master-report.html").read_text().count("<html") == 1
 
 
 @pytest.mark.parametrize(
