@@ -105,6 +105,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the report")
     schema.add_argument("--out", metavar="FILE", help="write it to FILE instead")
+    schema.add_argument("--master", action="store_true", help="the schema of mixqc master's report instead")
     return parser
 
 
@@ -453,7 +454,7 @@ def _rules(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     from .report.schema import report_json_schema_text
 
-    text = report_json_schema_text()
+    text = report_json_schema_text(master=args.master)
     if args.out:
         write_atomic(args.out, text)
     else:

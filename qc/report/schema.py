@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import BaseModel
+
+from ..master.model import MASTER_SCHEMA_VERSION, MasterReport
 from .model import SCHEMA_VERSION, Report
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = f"schema/report-{SCHEMA_VERSION}.schema.json"  # relative to the repository root
+MASTER_SCHEMA_FILE = f"schema/master-report-{MASTER_SCHEMA_VERSION}.schema.json"
 
 
 def report_json_schema() -> dict[str, Any]:
@@ -21,10 +25,20 @@ def report_json_schema() -> dict[str, Any]:
     Built from ``Report.model_json_schema(mode="serialization")``, so it includes the computed
     ``verdict`` and allows ``null`` wherever a non-finite float is serialised.
     """
-    schema = Report.model_json_schema(mode="serialization")
-    return {"$schema": JSON_SCHEMA_DIALECT, **schema}
+    return _json_schema(Report)
 
 
-def report_json_schema_text() -> str:
-    """The committed file's text: :func:`report_json_schema`, 2-space indent, sorted keys, final newline."""
-    return json.dumps(report_json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def master_report_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``mixqc master``'s before/after report (:class:`~qc.master.model.MasterReport`)."""
+    return _json_schema(MasterReport)
+
+
+def report_json_schema_text(*, master: bool = False) -> str:
+    """The committed file's text: the check report's schema (or the master report's), 2-space indent,
+    sorted keys, final newline."""
+    schema = master_report_json_schema() if master else report_json_schema()
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {"$schema": JSON_SCHEMA_DIALECT, **model.model_json_schema(mode="serialization")}

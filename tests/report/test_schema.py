@@ -115,3 +115,29 @@ def test_render_json_writes_the_verdict_and_null_for_non_finite_values():
     assert math.isinf(report.features["dc_offset_dbfs"])
     assert text.startswith('{\n  "schema_version": "1"')
     assert Report.model_validate(data).findings == report.findings
+
+
+def test_committed_master_schema_file_equals_the_generated_one():
+    from qc.report.schema import MASTER_SCHEMA_FILE
+
+    committed = (REPO_ROOT / MASTER_SCHEMA_FILE).read_text(encoding="utf-8")
+    regenerate = f"python -m qc schema --master --out {MASTER_SCHEMA_FILE}"
+    assert committed == report_json_schema_text(master=True), f"regenerate: {regenerate}"
+
+
+def test_a_real_master_report_satisfies_the_master_schema(tmp_path):
+    import numpy as np
+    from music import music
+    from signals import write
+
+    from qc.master.chain import master
+    from qc.report.master import render_master_json
+    from qc.report.schema import master_report_json_schema
+
+    x, rate = music(4.0, seed=2)
+    source = write(tmp_path / "mix.wav", 0.1 * np.tanh(2.0 * x / np.max(np.abs(x))), rate, "PCM_24")
+    report = master(source, tmp_path / "out.flac", tags={"isrc": "GB-AAA-25-00001"})
+    schema = master_report_json_schema()
+    instance = json.loads(render_master_json(report))
+    assert violations(instance, schema, schema) == []
+    assert violations({**instance, "changes": "none"}, schema, schema)  # the check can fail
