@@ -39,7 +39,7 @@ from .stage import Change, Pipeline, Stage
 DEFAULT_MASTER_PROFILE = "streaming"
 DEFAULT_CEILING_DBTP = -1.0  # when the profile sets no ceiling (AES TD1004)
 DEFAULT_MAX_LIMITING_DB = 2.0  # more than this and the limiter is no longer "only catching peaks"
-DEFAULT_MAX_LIMITED_SHARE = 0.05  # share of the track's duration with more than 0.1 dB of gain reduction
+DEFAULT_MAX_LIMITED_SHARE = 0.05  # share of the track's duration with more than 0.5 dB of gain reduction
 LOUDNESS_TOLERANCE_LU = 0.05  # re-run the level pass when the output is further than this from the target
 MAX_LEVEL_PASSES = 3
 OUTPUT_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF"}
