@@ -17,8 +17,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..audio import AudioInfo
+from ..dsp.framing import FrameGrid
 from .registry import Block, Extractor, FeatureValue, Unavailable, register
-from .signal import FrameGrid, spectrum_power
+from .signal import spectrum_power
 
 # --- Container ----------------------------------------------------------------------------------------
 

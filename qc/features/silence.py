@@ -19,9 +19,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..audio import AudioInfo
+from ..dsp.framing import WindowSums
 from ..units import db_to_gain, frames_to_seconds, power_to_db
 from .registry import Block, Extractor, FeatureUnavailable, FeatureValue, register
-from .signal import WindowSums
 
 TICK_S = 0.1  # the loud level is measured over ticks of this length
 LOUD_ABSOLUTE_GATE_DBFS = -70.0  # ticks below this are not part of the loud level (as BS.1770-4's gate)

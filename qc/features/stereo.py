@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..audio import AudioInfo
+from ..dsp.framing import Decimator, WindowSums
 from ..dsp.iir import lfilter
 from ..units import frames_to_seconds
 from .registry import (
@@ -31,7 +32,7 @@ from .registry import (
     Unavailable,
     register,
 )
-from .signal import Decimator, WindowSums, decimation_factor
+from .signal import decimation_factor
 
 TICK_S = 0.1  # sums are kept per tick of about this length (a whole number of decimated samples)
 DECIMATED_HZ = 2400.0  # the low band is filtered at about this rate

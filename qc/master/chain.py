@@ -309,7 +309,7 @@ def master(
             else:
                 changes, repaired = [], info
             on_grid = _on_grid(info, settings) and all(stage.name in GRID_PRESERVING for stage in repairs)
-            changes += _level(repaired, settings, pending, on_grid=on_grid)
+            changes += _level(repaired, settings, pending, on_grid=on_grid, name=str(source))
         if clean_tags:
             write_tags(pending, Tags(**clean_tags))
         os.replace(pending, target)
@@ -337,7 +337,7 @@ def _on_grid(info: AudioInfo, settings: MasterSettings) -> bool:
 
 
 def _level(
-    repaired: AudioInfo, settings: MasterSettings, pending: Path, *, on_grid: bool
+    repaired: AudioInfo, settings: MasterSettings, pending: Path, *, on_grid: bool, name: str
 ) -> list[Change]:
     """The level pass: static gain, true-peak limiter, quantisation; repeated until on target.
 
@@ -351,7 +351,7 @@ def _level(
     if settings.target_lufs is not None:
         gain_db = settings.target_lufs - _integrated_lufs(repaired)
         if not np.isfinite(gain_db):
-            raise MasterError(f"{repaired.path}: the audio is silent; there is no loudness to normalise")
+            raise MasterError(f"{name}: the audio is silent; there is no loudness to normalise")
     changes: list[Change] = []
     for _ in range(MAX_LEVEL_PASSES):
         dither = not (on_grid and abs(gain_db) < 1e-9)

@@ -70,3 +70,10 @@ def test_output_keeps_a_16_bit_input_at_16_bits(tmp_path, capsys):
     assert main(["master", str(source), "--out", str(out), "-q"]) == 0
     assert soundfile.info(str(out)).subtype == "PCM_16"
     assert capsys.readouterr().out == ""
+
+
+def test_a_silent_input_is_refused_without_writing(tmp_path, capsys):
+    source = write(tmp_path / "silent.wav", np.zeros((44100, 2)), 44100, "PCM_24")
+    assert main(["master", str(source), "--out", str(tmp_path / "s.wav")]) == 2
+    assert "silent.wav: the audio is silent" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["silent.wav"]
