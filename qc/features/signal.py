@@ -35,7 +35,7 @@ from .registry import (
 _FIRST = np.zeros(1, dtype=np.int64)  # reduceat index of a whole-block sum
 DIGITAL_SILENCE_DBFS = -120.0  # windows quieter than this are digital silence (24-bit dither is ~-140 dBFS)
 
-# --- Streaming helpers --------------------------------------------------------------------------------
+# --- Shared helpers -----------------------------------------------------------------------------------
 
 
 @register_stream

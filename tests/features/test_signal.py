@@ -1,4 +1,4 @@
-"""Signal-condition features (DC offset, noise floor, mains hum) and the streaming helpers they share."""
+"""Signal-condition features: DC offset, noise floor, mains hum."""
 
 from __future__ import annotations
 
@@ -12,11 +12,8 @@ from qc.features.registry import FeatureUnavailable, Unavailable
 from qc.features.signal import (
     HUM_ABSENT_DB,
     DCOffset,
-    Decimator,
-    FrameGrid,
     Hum,
     NoiseFloor,
-    WindowSums,
     dc_offset_dbfs,
 )
 
@@ -35,69 +32,6 @@ def _hum(f0_hz: float, rms_dbfs: float, frames: int, sample_rate: int, harmonics
     hum = sum(np.sin(2 * np.pi * f0_hz * k * t + k) / k for k in range(1, harmonics + 1))
     hum *= 10 ** (rms_dbfs / 20) / np.sqrt(np.mean(hum**2))
     return np.repeat(hum[:, None], 2, axis=1)
-
-
-# --- Streaming helpers --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("block_frames", [1, 999, 1000, 4096, None])
-def test_window_sums_equal_direct_sums_for_any_block_size(block_frames: int | None) -> None:
-    x = noise(-20.0, 0.5, 48000, channels=2)
-    sums = WindowSums(1000)
-    step = block_frames or len(x)
-    for start in range(0, len(x), step):
-        sums.add(x[start : start + step])
-    whole = len(x) // 1000
-    np.testing.assert_allclose(sums.sums(), x[: whole * 1000].reshape(whole, 1000, 2).sum(axis=1), atol=1e-12)
-    tail, frames = sums.tail()
-    assert frames == len(x) - whole * 1000
-    np.testing.assert_allclose(tail, x[whole * 1000 :].sum(axis=0), atol=1e-12)
-
-
-@pytest.mark.parametrize("block_frames", [1000, 8192, None])
-@pytest.mark.parametrize(("length", "hop"), [(8192, 8192), (4096, 3 * 4096)])
-def test_frame_grid_yields_the_same_frames_for_any_block_size(
-    block_frames: int | None, length: int, hop: int
-) -> None:
-    x = noise(-20.0, 1.0, 48000, channels=2)
-    grid = FrameGrid(length, hop, 2)
-    step = block_frames or len(x)
-    frames = [
-        frame.copy() for start in range(0, len(x), step) for frame in grid.push(x[start : start + step])
-    ]
-    expected = [x[j : j + length] for j in range(0, len(x) - length + 1, hop)]
-    assert len(frames) == len(expected)
-    for got, want in zip(frames, expected, strict=True):
-        np.testing.assert_array_equal(got, want)
-
-
-@pytest.mark.parametrize("block_frames", [7, 1000, None])
-def test_decimator_equals_a_triangular_fir_sampled_every_factor_frames(block_frames: int | None) -> None:
-    factor = 18
-    x = noise(-20.0, 0.3, 44100, channels=2)
-    decimator = Decimator(factor, 2)
-    step = block_frames or len(x)
-    got = np.concatenate([decimator.process(x[start : start + step]) for start in range(0, len(x), step)])
-    kernel = np.concatenate((np.arange(1, factor + 1), np.arange(factor - 1, -1, -1))) / factor**2
-    # Output m weighs frames (m-1)*factor ... (m+1)*factor - 1 with kernel[0 ... 2*factor-1].
-    padded = np.concatenate((np.zeros((factor, 2)), x))
-    expected = np.array(
-        [kernel @ padded[m * factor : m * factor + 2 * factor] for m in range(len(x) // factor)]
-    )
-    assert got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, atol=1e-12)
-
-
-@pytest.mark.parametrize("freq_hz", [50.0, 300.0, 1000.0])
-def test_decimator_power_gain_matches_a_measured_sine(freq_hz: float) -> None:
-    sample_rate, factor = 48000, 20
-    x = sine(freq_hz, 0.0, 2.0, sample_rate, channels=1)
-    decimator = Decimator(factor, 1)
-    y = decimator.process(x)[100:-100]
-    measured = np.mean(y**2) / 0.5
-    assert 10 * np.log10(measured) == pytest.approx(
-        10 * np.log10(decimator.power_gain(freq_hz, sample_rate)), abs=0.02
-    )
 
 
 # --- DC offset ----------------------------------------------------------------------------------------
