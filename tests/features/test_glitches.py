@@ -173,6 +173,27 @@ def test_clicks_closer_than_the_merge_gap_are_one_event():
     assert len(events) == 3
 
 
+def test_a_crackle_of_clicks_a_few_ms_apart_is_found_whole():
+    x = tones(2.0, 44100, 1)
+    at = 40000 + 265 * np.arange(6)  # every 6 ms: each click is in the residual window before the next
+    x[at, 0] += 0.1
+    events = detect_clicks(x, 44100, ClickParams(merge_gap_s=0.001))
+    assert [round(e.start_s * 44100) for e in events] == at.tolist()
+
+
+def test_soft_clipped_drums_of_the_demo_mix_are_not_clicks():
+    from qc.demo import synthesise_demo_mix
+
+    # tanh-saturated hi-hats and snares: a spiky residual with a low mean level. The demo's only cut is
+    # at 16 s, where the last kick stops dead; 8-12 s is the hard-clipped passage (the clipping rule's).
+    x, rate = synthesise_demo_mix()
+    events = [e for e in detect_clicks(x, rate) if not 7.99 <= e.start_s <= 12.01]
+    assert [round(e.start_s, 3) for e in events] == [16.0]
+    x[round(6.3 * rate), 0] += 0.1  # a real click between the beats of the saturated mix is still found
+    events = [e for e in detect_clicks(x, rate) if not 7.99 <= e.start_s <= 12.01]
+    assert [(round(e.start_s, 3), e.channel) for e in events] == [(6.3, 0), (16.0, None)]
+
+
 def _plant_clicks(x: np.ndarray, count: int, seed: int) -> tuple[np.ndarray, list[tuple[float, int]]]:
     """Plant impulses, 1-3 ms bursts and decaying steps (peak 0.05-0.5, log-uniform) >= 0.3 s apart."""
     rng = np.random.default_rng(seed)
@@ -324,7 +345,12 @@ def test_clipped_passages_are_left_to_the_clipping_rule_but_real_clicks_are_kept
 
     x, rate = music(8.0, seed=4)
     start, stop = int(2.0 * rate), int(4.0 * rate)
-    x[start:stop] = np.clip(x[start:stop] * 12.0, -1.0, 1.0)  # squared-off drums for two seconds
+    ramp = np.sin(np.linspace(0.0, np.pi / 2.0, int(0.02 * rate))) ** 2  # no gain step at the ends: no cut
+    gain = np.ones(len(x))
+    gain[start:stop] = 12.0
+    gain[start - len(ramp) : start] = 1.0 + 11.0 * ramp
+    gain[stop : stop + len(ramp)] = 1.0 + 11.0 * ramp[::-1]
+    x = np.clip(x * gain[:, None], -1.0, 1.0)  # squared-off drums for two seconds
     x[int(6.0 * rate), 0] += 0.3  # one real click, far from the clipping
     path = write(tmp_path / "clipped.wav", x, rate)
     requests = [FeatureRequest("click_events"), FeatureRequest("click_events", {"clip_guard_ms": 0.0})]
