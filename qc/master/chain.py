@@ -301,7 +301,8 @@ def master(
     repairs = plan_repairs(before, info, settings)
     pending = target.with_name(f".{target.stem}.mixqc-partial{target.suffix}")
     try:
-        with tempfile.TemporaryDirectory(prefix="mixqc-master-") as work:
+        # Beside OUT, not in /tmp (often a RAM disk): the float64 intermediate is 16 bytes per frame.
+        with tempfile.TemporaryDirectory(prefix=".mixqc-master-", dir=target.parent) as work:
             if repairs:
                 repaired_path = Path(work) / "repaired.wav"
                 changes = _render(info, repairs, repaired_path, subtype="DOUBLE")

@@ -111,7 +111,7 @@ def test_too_much_limiting_stops_and_says_where(tmp_path):
     with pytest.raises(MasterError, match=r"dB of limiting .*allowed 2\.0 dB.*worst at \d:\d\d\.\d{3}"):
         master(dynamic, out, target_lufs=-14.0, ceiling_dbtp=-1.0)
     assert not out.exists()
-    assert not list(tmp_path.glob(".*mixqc-partial*"))
+    assert not list(tmp_path.glob(".*mixqc*"))  # no partial output, no intermediate left behind
 
 
 def test_refuses_to_write_over_the_input(quiet_mix):
@@ -150,6 +150,7 @@ def test_click_repair_leaves_everything_else_bit_identical(tmp_path):
     assert len(differs) > 0
     near_a_click = np.min(np.abs(differs[:, None] - np.array(clicks_at)[None, :]), axis=1)
     assert near_a_click.max() < 0.01 * rate  # every changed sample lies within 10 ms of a click
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clicky.wav", "master.wav"]  # temp files gone
 
 
 def test_tags_are_written_and_read_back(quiet_mix, tmp_path):
