@@ -172,7 +172,8 @@ def _add_rule_options(parser: argparse.ArgumentParser, *, default_profile: str |
     parser.add_argument(
         "--profile",
         default=default_profile,
-        help=f"delivery profile: {default_name} (default), streaming, spotify, cd, ...",
+        help=f"delivery profile (default: {default_name}): premaster, streaming, spotify, apple-music, "
+        "cd, ... ('mixqc rules profiles' lists them)",
     )
     parser.add_argument(
         "--rules",
