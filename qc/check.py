@@ -93,7 +93,17 @@ class Checker:
         AudioError
             If the file cannot be analysed.
         """
-        info = open_audio(path)
+        return self.check_audio(open_audio(path), block_frames=block_frames)
+
+    def check_audio(self, info: AudioInfo, *, block_frames: int = DEFAULT_BLOCK_FRAMES) -> Report:
+        """Check a file already opened with :func:`~qc.audio.open_audio` (no second header read or
+        checksum) and return its report.
+
+        Raises
+        ------
+        AudioError
+            If the audio cannot be read to the end.
+        """
         requests = self.requests()
         streamed = [request for request in requests if not is_codec_feature(request.name)]
         features = extract_features(info, streamed, block_frames=block_frames)
@@ -101,7 +111,7 @@ class Checker:
         for key, value in codec_features(info, requests, features, full=True if self.thorough else None):
             features.add(key, value)
         findings = evaluate_all(self.rules, features, self.profile)
-        values = features.by_name(self.requests())
+        values = features.by_name(requests)
         return _build_report(info, self.profile.name, self.profile.targets, values, findings)
 
 

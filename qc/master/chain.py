@@ -18,16 +18,17 @@ temporary file in its folder and renamed into place, then checked again for the 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
-from ..analysis import FeatureRequest, extract_features
 from ..audio import AudioInfo, iter_blocks, open_audio
 from ..errors import MasterError, QCError
 from ..findings import Finding
@@ -49,7 +50,6 @@ SKIPPABLE = ("dc", "declick", "eq", "trim", "limiter")
 DC_RULES = ("dc-offset",)
 CLICK_RULES = ("clicks",)
 CLIP_RULES = ("clipping",)
-CLIP_MARGIN_S = 0.005  # a click within 5 ms of a clipped run belongs to the clipping
 TONAL_FEATURE = re.compile(r"^tonal_(?P<band>[a-z_]+)_excess_db$")  # a tonal rule's band, from its feature
 HEAD_RULES = ("silence-head-tail",)  # long silence before the music
 TAIL_RULES = ("trailing-silence",)
@@ -156,7 +156,8 @@ def plan_repairs(before: Report, info: AudioInfo, settings: MasterSettings) -> l
         from . import repair
 
         stages.append(repair.DCBlock(file_channel_means(info)))
-    clicks = _clicks_outside_clipping(before)
+    # click_events already leaves out clicks next to clipped runs (clip_guard_ms): clipping is no click
+    clicks = [event for finding in fired(before, CLICK_RULES) for event in finding.events]
     if "declick" not in settings.skip and clicks:
         from . import repair
 
@@ -186,22 +187,6 @@ def plan_repairs(before: Report, info: AudioInfo, settings: MasterSettings) -> l
 
         stages.append(convert.Resample(rate, settings.sample_rate, channels))
     return stages
-
-
-def _clicks_outside_clipping(before: Report, margin_s: float = CLIP_MARGIN_S) -> list:
-    """The click events to repair: those of the click rule, except where the check found clipping.
-
-    Squared-off peaks look like clicks to the detector, but interpolating over them is no repair: the
-    clipping is reported (and must be fixed in the mix) by the ``clipping`` rule.
-    """
-    runs = [event for finding in fired(before, CLIP_RULES) for event in finding.events]
-    clipped = [(run.start_s - margin_s, run.end_s + margin_s) for run in runs]
-    return [
-        event
-        for finding in fired(before, CLICK_RULES)
-        for event in finding.events
-        if not any(start <= event.end_s and event.start_s <= end for start, end in clipped)
-    ]
 
 
 def limits_of_mastering(before: Report) -> list[str]:
@@ -285,7 +270,7 @@ def master(
         clean_tags["isrc"] = validate_isrc(clean_tags["isrc"])
     checker = Checker(profile, rule_packs)
     info = open_audio(source)
-    before = checker.check(source)
+    before = checker.check_audio(info)
     settings = resolve_settings(
         before.targets,
         info,
@@ -305,12 +290,12 @@ def master(
         with tempfile.TemporaryDirectory(prefix=".mixqc-master-", dir=target.parent) as work:
             if repairs:
                 repaired_path = Path(work) / "repaired.wav"
-                changes = _render(info, repairs, repaired_path, subtype="DOUBLE")
-                repaired = open_audio(repaired_path)
-            else:
-                changes, repaired = [], info
+                rendered = _render(info, repairs, repaired_path, subtype="DOUBLE")
+                changes, repaired, loudness_lufs = rendered.changes, open_audio(repaired_path), rendered.lufs
+            else:  # the check has measured the input already
+                changes, repaired, loudness_lufs = [], info, float(before.features["integrated_lufs"])
             on_grid = _on_grid(info, settings) and all(stage.name in GRID_PRESERVING for stage in repairs)
-            changes += _level(repaired, settings, pending, on_grid=on_grid, name=str(source))
+            changes += _level(repaired, loudness_lufs, settings, pending, on_grid=on_grid, name=str(source))
         if clean_tags:
             write_tags(pending, Tags(**clean_tags))
         os.replace(pending, target)
@@ -338,9 +323,18 @@ def _on_grid(info: AudioInfo, settings: MasterSettings) -> bool:
 
 
 def _level(
-    repaired: AudioInfo, settings: MasterSettings, pending: Path, *, on_grid: bool, name: str
+    repaired: AudioInfo,
+    loudness_lufs: float,
+    settings: MasterSettings,
+    pending: Path,
+    *,
+    on_grid: bool,
+    name: str,
 ) -> list[Change]:
     """The level pass: static gain, true-peak limiter, quantisation; repeated until on target.
+
+    ``loudness_lufs`` is the integrated loudness of ``repaired``; each pass measures its own output
+    while writing it.
 
     ``on_grid``: the repaired samples still lie on the output's integer grid, so with 0 dB of gain they
     are rounded (unchanged) rather than dithered; only samples the limiter touched are requantised.
@@ -350,7 +344,7 @@ def _level(
 
     gain_db = 0.0
     if settings.target_lufs is not None:
-        gain_db = settings.target_lufs - _integrated_lufs(repaired)
+        gain_db = settings.target_lufs - loudness_lufs
         if not np.isfinite(gain_db):
             raise MasterError(f"{name}: the audio is silent; there is no loudness to normalise")
     changes: list[Change] = []
@@ -360,11 +354,12 @@ def _level(
         if "limiter" not in settings.skip:
             stages.append(TruePeakLimiter(repaired.sample_rate, repaired.channels, settings.ceiling_dbtp))
         stages.append(Quantize(settings.bit_depth, dither=dither))
-        changes = _render(repaired, stages, pending, subtype=f"PCM_{settings.bit_depth}")
+        rendered = _render(repaired, stages, pending, subtype=f"PCM_{settings.bit_depth}")
+        changes = rendered.changes
         _refuse_overlimiting(changes, settings)
         if settings.target_lufs is None:
             break
-        error_lu = settings.target_lufs - _integrated_lufs(open_audio(pending))
+        error_lu = settings.target_lufs - rendered.lufs
         if abs(error_lu) <= LOUDNESS_TOLERANCE_LU:
             break
         gain_db += error_lu
@@ -388,39 +383,51 @@ def _refuse_overlimiting(changes: list[Change], settings: MasterSettings) -> Non
         target = f"{settings.target_lufs:.1f} LUFS" if settings.target_lufs is not None else "the level"
         raise MasterError(
             f"reaching {target} under a {settings.ceiling_dbtp:.1f} dBTP ceiling needs up to "
-            f"{reduction:.1f} dB "
-            f"of limiting (allowed {settings.max_limiting_db:.1f} dB) on {share:.1%} of the track "
-            f"(allowed {settings.max_limited_share:.0%}); worst at {where or 'n/a'}. Lower the target, fix "
-            "the "
-            "peaks in the mix, or allow it with --max-limiting DB / --max-limited-share PERCENT"
+            f"{reduction:.1f} dB of limiting (allowed {settings.max_limiting_db:.1f} dB) on {share:.1%} "
+            f"of the track (allowed {settings.max_limited_share:.0%}); worst at {where or 'n/a'}. Lower the "
+            "target, fix the peaks in the mix, or allow it with --max-limiting DB / --max-limited-share "
+            "PERCENT"
         )
 
 
-def _integrated_lufs(info: AudioInfo) -> float:
-    """Integrated loudness of a file (LUFS, BS.1770-4 gated)."""
-    features = extract_features(info, [FeatureRequest("integrated_lufs")])
-    return float(features.get("integrated_lufs"))
+@dataclass(frozen=True)
+class Rendered:
+    """What one streamed pass wrote: every stage's change, and the integrated loudness of the output."""
+
+    changes: list[Change]
+    lufs: float  # BS.1770-4 gated, of exactly the samples written; -inf for silence
 
 
-def _render(info: AudioInfo, stages: list[Stage], path: Path, *, subtype: str) -> list[Change]:
-    """Stream ``info``'s audio through ``stages`` into ``path`` (WAV/FLAC/AIFF by suffix); return the changes.
+def _render(info: AudioInfo, stages: list[Stage], path: Path, *, subtype: str) -> Rendered:
+    """Stream ``info``'s audio through ``stages`` into ``path`` (WAV/FLAC/AIFF by suffix), measuring the
+    integrated loudness of what is written on the way (no second read of the file).
 
     ``PCM_16``/``PCM_24`` output must already lie on that grid (the quantiser's job): it is stored as
     integers, so what the quantiser decided is exactly what the file holds.
     """
     import soundfile
 
+    from ..features.loudness import KWeightingFilter, LoudnessMeter
+
     pipeline = Pipeline(stages)
     rate = _output_rate(stages, info.sample_rate)
+    weighting, meter = KWeightingFilter(rate, info.channels), LoudnessMeter(rate, info.channels)
     file_format = OUTPUT_FORMATS.get(path.suffix.lower(), "WAV")
     bits = {"PCM_16": 16, "PCM_24": 24}.get(subtype)
+
+    def write(block: np.ndarray) -> None:
+        if len(block):
+            meter.add(weighting.process(block))
+            _write(out, block, bits)
+
     with soundfile.SoundFile(
         str(path), "w", samplerate=rate, channels=info.channels, format=file_format, subtype=subtype
     ) as out:
         for _, block in iter_blocks(info):
-            _write(out, pipeline.push(block), bits)
-        _write(out, pipeline.finish(), bits)
-    return pipeline.changes()
+            write(pipeline.push(block))
+        write(pipeline.finish())
+    lufs = meter.integrated_lufs()
+    return Rendered(pipeline.changes(), -math.inf if lufs is None else lufs)
 
 
 def _output_rate(stages: list[Stage], rate: int) -> int:
@@ -432,8 +439,6 @@ def _output_rate(stages: list[Stage], rate: int) -> int:
 
 def _write(out, block: np.ndarray, bits: int | None) -> None:
     """Write a float block; for PCM, as exact integers (``bits``-bit grid, left-justified in int32)."""
-    if not len(block):
-        return
     if bits is None:
         out.write(block)
         return
