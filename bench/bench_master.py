@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import subprocess
 import sys
 import time
@@ -41,6 +40,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from reference import ffmpeg_ebur128
 
 from qc.analysis import FeatureRequest, extract_features
 from qc.audio import open_audio
@@ -194,17 +197,11 @@ def loudnorm(source: Path, target: Path, sample_rate: int) -> Run:
 
 def ffmpeg_meter(path: Path) -> dict[str, float]:
     """I (LUFS), LRA (LU) and true peak (dBTP) from ``ebur128=peak=true``; the peak from its metadata."""
-    done = subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af",
-         "ebur128=peak=true:metadata=1,ametadata=mode=print:file=-", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    peaks = [float(v) for v in re.findall(r"lavfi\.r128\.true_peaks_ch\d+=([\d.]+)", done.stdout)]
-    last = {key: float(value) for key, value in re.findall(r"lavfi\.r128\.(I|LRA)=(-?[\d.]+)", done.stdout)}
+    reading = ffmpeg_ebur128(path)
     return {
-        "integrated_lufs": last["I"],  # the last frame's running values: 0.001 steps, not the summary's 0.1
-        "loudness_range_lu": last["LRA"],
-        "true_peak_dbtp": 20 * math.log10(max(peaks)) if max(peaks, default=0) > 0 else -math.inf,
+        "integrated_lufs": reading.running_integrated_lufs,  # 0.001 steps, not the summary's 0.1
+        "loudness_range_lu": reading.running_loudness_range_lu,
+        "true_peak_dbtp": reading.max_true_peak_dbtp,
     }
 
 

@@ -12,10 +12,12 @@ differences up to 0.05 are rounding.
 
 from __future__ import annotations
 
-import re
-import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from reference import ffmpeg_ebur128
 
 from qc.analysis import FeatureRequest, extract_features
 from qc.audio import open_audio
@@ -26,30 +28,11 @@ NAMES = ("integrated_lufs", "loudness_range_lu", "true_peak_dbtp")
 
 def ffmpeg_meter(path: Path) -> dict[str, float]:
     """Integrated loudness, LRA and true peak from ``ffmpeg -af ebur128=peak=true`` (its summary)."""
-    done = subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-i",
-            str(path),
-            "-af",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    summary = done.stderr[done.stderr.rindex("Summary:") :]
-    number = r"(-?[\d.]+|-inf)"
+    reading = ffmpeg_ebur128(path)
     return {
-        "integrated_lufs": float(re.search(rf"I:\s+{number} LUFS", summary).group(1)),
-        "loudness_range_lu": float(re.search(rf"LRA:\s+{number} LU", summary).group(1)),
-        "true_peak_dbtp": float(re.search(rf"Peak:\s+{number} dBFS", summary).group(1)),
+        "integrated_lufs": reading.integrated_lufs,
+        "loudness_range_lu": reading.loudness_range_lu,
+        "true_peak_dbtp": reading.true_peak_dbtp,
     }
 
 

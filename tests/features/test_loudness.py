@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-import re
-import shutil
-import subprocess
 import warnings
 
 import numpy as np
 import pytest
 from ebu import EBU_3342, ebu_3341, ebu_3341_case, ebu_3342
 from harness import audio_info, run_extractor
+from reference import ffmpeg_available, ffmpeg_ebur128
 from signals import noise, silence, sine, write
 
 from qc.features.loudness import (
@@ -251,41 +249,18 @@ def test_mono_is_measured_as_one_channel() -> None:
 # --- Against ffmpeg's ebur128 filter ----------------------------------------------------------------------
 
 
-def _ffmpeg_ebur128(path) -> tuple[float, float]:
-    out = subprocess.run(
-        [
-            "ffmpeg",
-            "-nostats",
-            "-hide_banner",
-            "-i",
-            str(path),
-            "-af",
-            "ebur128=framelog=verbose",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
-    summary = out[out.rindex("Summary:") :]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
-    lra = float(re.search(r"LRA:\s+([\d.]+) LU", summary).group(1))
-    return integrated, lra
-
-
 def _noise_ramp(sample_rate: int) -> np.ndarray:
     """30 s of stereo noise whose level rises steadily from -40 to -10 dB (dense short-term values)."""
     gains = 10 ** (np.linspace(-40.0, -10.0, 30 * sample_rate) / 20)
     return noise(0.0, 30.0, sample_rate, 2, seed=4) * gains[:, None]
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+@pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg is not installed")
 @pytest.mark.parametrize(("name", "sample_rate"), [("ebu-3342-4", 48000), ("noise-ramp", 44100)])
 def test_integrated_loudness_and_lra_agree_with_ffmpeg(tmp_path, name: str, sample_rate: int) -> None:
     x = ebu_3342(4, sample_rate) if name == "ebu-3342-4" else _noise_ramp(sample_rate)
-    ff_integrated, ff_lra = _ffmpeg_ebur128(write(tmp_path / f"{name}.wav", x, sample_rate))
+    reading = ffmpeg_ebur128(write(tmp_path / f"{name}.wav", x, sample_rate))
+    ff_integrated, ff_lra = reading.integrated_lufs, reading.loudness_range_lu
     result = measure(x, sample_rate, 65536)
     # ffmpeg prints one decimal; its LRA percentile is rank round(p n), ours round((n - 1) p) + 1.
     assert result["integrated_lufs"] == pytest.approx(ff_integrated, abs=0.06)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-
 import numpy as np
 import pytest
 from harness import audio_info
 from harness import run_extractor as measure  # measure(cls, x, sample_rate, block_frames=4096, **params)
 from pydantic import ValidationError
+from reference import ffmpeg_available, ffmpeg_ebur128
 from signals import noise, silence, sine, write
 
 from qc.dsp.truepeak import annex2_true_peak, true_peak
@@ -316,7 +313,7 @@ def test_levels_take_no_params() -> None:
 # --- Against ffmpeg -----------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+@pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg is not installed")
 def test_true_peak_is_at_least_ffmpegs_4x_reading(tmp_path) -> None:
     """ffmpeg's ebur128 meter oversamples 4x (to 192 kHz) and may read low; it prints 0.1 dB steps."""
     sample_rate = 44100
@@ -327,23 +324,6 @@ def test_true_peak_is_at_least_ffmpegs_4x_reading(tmp_path) -> None:
     mono += 0.25 * np.sin(2 * np.pi * 15013 / sample_rate * n + 2)
     x = fade(np.stack([mono, 0.9 * mono], axis=1), sample_rate, 0.1)
     path = write(tmp_path / "mix.wav", x, sample_rate)
-    stderr = subprocess.run(
-        [
-            "ffmpeg",
-            "-nostats",
-            "-hide_banner",
-            "-i",
-            str(path),
-            "-af",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
-    ffmpeg_dbtp = float(re.findall(r"True peak:\s+Peak:\s+(-?[\d.]+) dBFS", stderr)[-1])
+    ffmpeg_dbtp = ffmpeg_ebur128(path).true_peak_dbtp
     ours = measure(TruePeak, x.astype(np.float32).astype(np.float64), sample_rate)["true_peak_dbtp"]
     assert ffmpeg_dbtp - 0.1 <= ours <= ffmpeg_dbtp + 0.75

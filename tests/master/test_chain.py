@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from qc.errors import MasterError, QCError
 from qc.master.chain import master
 from qc.units import db_to_gain
 from tests.music import music
+from tests.reference import ffmpeg_available, ffmpeg_ebur128
 from tests.signals import write
 
 CEILING_DBTP = -1.0
@@ -74,20 +73,13 @@ def test_master_reaches_the_target_under_the_ceiling(mix, request, tmp_path):
     assert [c.stage for c in report.changes][-3:] == ["gain", "limiter", "quantize"]
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+@pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg not installed")
 @pytest.mark.parametrize("mix", ["quiet_mix", "loud_mix"])
 def test_independent_meter_agrees_target_and_ceiling(mix, request, tmp_path):
     out = tmp_path / "master.wav"
     master(request.getfixturevalue(mix), out, target_lufs=-14.0, ceiling_dbtp=CEILING_DBTP)
-    run = subprocess.run(
-        ["ffmpeg", "-nostats", "-hide_banner", "-i", str(out), "-af", "ebur128=peak=true", "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    summary = run.stderr[run.stderr.rindex("Summary:") :]
-    integrated = float(summary.split("I:")[1].split("LUFS")[0])
-    true_peak = float(summary.split("Peak:")[1].split("dBFS")[0])
+    reading = ffmpeg_ebur128(out)
+    integrated, true_peak = reading.integrated_lufs, reading.true_peak_dbtp
     assert abs(integrated - -14.0) <= 0.2
     assert true_peak <= CEILING_DBTP
 

@@ -8,14 +8,12 @@ band-limited signal) or ffmpeg's ``ebur128=peak=true``.
 from __future__ import annotations
 
 import itertools
-import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 import soundfile
 from music import music
+from reference import ffmpeg_available, ffmpeg_ebur128
 from signals import sine
 
 import qc.master.level as level
@@ -49,14 +47,8 @@ def square(freq_hz: float, duration_s: float, sample_rate: int) -> np.ndarray:
 
 def ffmpeg_true_peak_dbtp(path) -> float:
     """ffmpeg's ebur128 true peak, dBTP: its running maximum from frame metadata (0.001 linear steps)."""
-    done = subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af",
-         "ebur128=peak=true:metadata=1,ametadata=mode=print:file=-", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    values = [float(v) for v in re.findall(r"lavfi\.r128\.true_peaks_ch\d+=([\d.]+)", done.stdout)]
-    summary = float(re.findall(r"True peak:\s+Peak:\s+(-?[\d.]+) dBFS", done.stderr)[-1])
-    return max(float(gains_to_db(max(values))), summary - 0.05)
+    reading = ffmpeg_ebur128(path)
+    return max(reading.max_true_peak_dbtp, reading.true_peak_dbtp - 0.05)
 
 
 # --- Gain ----------------------------------------------------------------------------------------------
@@ -99,7 +91,7 @@ def test_full_scale_square_wave_comes_out_under_the_ceiling(freq_hz: float, samp
     assert limiter.stats.max_reduction_db == pytest.approx(excess_db, abs=0.01)
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+@pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg is not installed")
 def test_square_wave_output_is_under_the_ceiling_for_ffmpegs_meter(tmp_path) -> None:
     x = square(1000.0, 2.0, 48000)
     y, _ = limit(x, 48000)
