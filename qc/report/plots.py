@@ -251,19 +251,28 @@ def waveform_picture(report: Report, fmt: ImageFormat = "svg") -> Picture | None
     )
 
 
-# --- loudness ------------------------------------------------------------------------------------------
-
-
-def loudness_picture(report: Report, fmt: ImageFormat = "svg") -> Picture | None:
-    """Short-term loudness over time with the target line and tolerance, or None without the series."""
-    series = report.series.get("short_term_lufs")
+def _series_points(report: Report, name: str) -> tuple[list[float], list[float], list[float]] | None:
+    """``(times_s, values, finite values)`` of a report series (NaN kept in ``values`` as gaps), or None
+    when the series is missing, has no time step, or holds no finite value."""
+    series = report.series.get(name)
     if series is None or series.hop_s <= 0:
         return None
     values = _floats(series.values)
     finite = [v for v in values if not math.isnan(v)]
     if not finite:
         return None
-    times = [series.start_s + i * series.hop_s for i in range(len(values))]
+    return [series.start_s + i * series.hop_s for i in range(len(values))], values, finite
+
+
+# --- loudness ------------------------------------------------------------------------------------------
+
+
+def loudness_picture(report: Report, fmt: ImageFormat = "svg") -> Picture | None:
+    """Short-term loudness over time with the target line and tolerance, or None without the series."""
+    points = _series_points(report, "short_term_lufs")
+    if points is None:
+        return None
+    times, values, finite = points
     target = report.targets.get("target_lufs")
     tolerance = report.targets.get("loudness_tolerance_lu")
     integrated = _finite(report.features.get("integrated_lufs"))
@@ -414,14 +423,10 @@ def _hz(frequency: float) -> str:
 
 def stereo_picture(report: Report, fmt: ImageFormat = "svg") -> Picture | None:
     """Stereo correlation over time (+1 mono, 0 wide, below 0 out of phase), or None without the series."""
-    series = report.series.get("stereo_correlation_series")
-    if series is None or series.hop_s <= 0:
+    points = _series_points(report, "stereo_correlation_series")
+    if points is None:
         return None
-    values = _floats(series.values)
-    finite = [v for v in values if not math.isnan(v)]
-    if not finite:
-        return None
-    times = [series.start_s + i * series.hop_s for i in range(len(values))]
+    times, values, finite = points
     with _figure(1.6) as (figure, axes):
         zeros = [0.0] * len(values)
         positive = [v >= 0 if not math.isnan(v) else False for v in values]
