@@ -9,10 +9,9 @@ where Debian's ``wesnoth-1.16-music`` is installed, a few of its Ogg tracks, eac
 
 Each input goes through
 
-* **mixqc**: by default the stages of ``qc.master.level`` called directly (static gain to the target from
-  mixqc's loudness meter, then the true-peak limiter, one more pass if the output missed the target by more
-  than 0.05 LU, as the chain does), written as 32-bit float WAV; with ``--cli``, the whole
-  ``mixqc master IN --out OUT --target-lufs -14 --ceiling-dbtp -1`` process instead;
+* **mixqc**: ``qc.master.chain.master`` in this process with the level stages only (static gain, true-peak
+  limiter, 24-bit quantisation; repairs skipped and limiting allowed, like loudnorm); with ``--cli``, the
+  same as a ``mixqc master IN --out OUT --target-lufs -14 --ceiling-dbtp -1 ...`` process;
 * **loudnorm**: ffmpeg's ``loudnorm=I=-14:TP=-1:LRA=..`` first pass (``print_format=json``), then the second
   pass with the measured values and ``linear=true``, resampled back to the input rate, 32-bit float. LRA is
   set just above the input's measured LRA so that only the true-peak condition can make loudnorm fall back
@@ -49,8 +48,7 @@ from qc.analysis import FeatureRequest, extract_features
 from qc.audio import open_audio
 from qc.demo import SAMPLE_RATE, synthesise_arrangement
 from qc.features.loudness import integrated_loudness
-from qc.master.level import Gain, TruePeakLimiter
-from qc.master.stage import Pipeline
+from qc.master.chain import master
 
 OUT = Path(__file__).resolve().parent / "out" / "master"
 MUSIC = Path("/usr/share/games/wesnoth/1.16/data/core/music")
@@ -122,28 +120,15 @@ class Run:
     ok: bool = True
 
 
-def mixqc_stages(source: Path, target: Path) -> Run:
-    """Gain to the target (mixqc's meter) and the true-peak limiter, streamed in blocks, as the chain does."""
+LEVEL_ONLY = {"skip": ["dc", "declick", "eq", "trim"], "max_limiting_db": 10.0, "max_limited_share": 1.0}
+
+
+def mixqc_in_process(source: Path, target: Path) -> Run:
+    """``qc.master.chain.master`` in this process, level stages only (the options of the CLI run)."""
     start = time.perf_counter()
-    x, sample_rate = soundfile.read(str(source), always_2d=True)
-    gain_db = TARGET_LUFS - integrated_loudness(x, sample_rate)
-    for _ in range(3):
-        limiter = TruePeakLimiter(sample_rate, x.shape[1], CEILING_DBTP)
-        pipeline = Pipeline([Gain(gain_db), limiter])
-        pieces = [pipeline.push(x[i : i + BLOCK_FRAMES]) for i in range(0, len(x), BLOCK_FRAMES)]
-        y = np.concatenate([*pieces, pipeline.finish()])
-        error_lu = TARGET_LUFS - integrated_loudness(y, sample_rate)
-        if abs(error_lu) <= 0.05:
-            break
-        gain_db += error_lu
-    soundfile.write(str(target), y, sample_rate, "FLOAT")
-    stats = limiter.stats
-    note = f"gain {gain_db:+.2f} dB, " + (
-        f"limiter -{stats.max_reduction_db:.2f} dB, {stats.limited_share:.1%} of the time over 0.1 dB"
-        if stats.max_reduction_db > 0
-        else "limiter idle"
-    )
-    return Run(target, time.perf_counter() - start, note)
+    report = master(source, target, target_lufs=TARGET_LUFS, ceiling_dbtp=CEILING_DBTP, overwrite=True,
+                    **LEVEL_ONLY)  # fmt: skip
+    return Run(target, time.perf_counter() - start, "; ".join(c.summary for c in report.changes[:2]))
 
 
 def mixqc_cli(source: Path, target: Path) -> Run:
@@ -153,8 +138,8 @@ def mixqc_cli(source: Path, target: Path) -> Run:
     command = [sys.executable, "-m", "qc", "master", str(source), "--out", str(target), "--overwrite",
                "--target-lufs", str(TARGET_LUFS), "--ceiling-dbtp", str(CEILING_DBTP), "--quiet",
                # level only, like loudnorm; allow the limiting the peaky quiet inputs need
-               "--skip", "dc,declick,eq,trim",
-               "--max-limiting", "10", "--max-limited-share", "100"]  # fmt: skip
+               "--skip", ",".join(LEVEL_ONLY["skip"]), "--max-limiting", str(LEVEL_ONLY["max_limiting_db"]),
+               "--max-limited-share", str(100 * LEVEL_ONLY["max_limited_share"])]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):  # 1: the check of OUT still has findings (e.g. other rules)
@@ -243,7 +228,7 @@ def main(argv: list[str]) -> None:
         info = soundfile.info(str(source))
         before = ffmpeg_meter(source)
         tools = {
-            "mixqc": lambda s, t: mixqc_cli(s, t) if args.cli else mixqc_stages(s, t),
+            "mixqc": lambda s, t: mixqc_cli(s, t) if args.cli else mixqc_in_process(s, t),
             "loudnorm": lambda s, t, rate=info.samplerate: loudnorm(s, t, rate),
         }
         for tool, run_tool in tools.items():
