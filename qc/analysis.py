@@ -104,9 +104,6 @@ class FeatureSet:
         return dict(sorted(chosen.items()))
 
 
-def _params_free(cls: type[Extractor]) -> tuple[str, ...]:
-    """The features of ``cls`` whose values do not depend on its parameters (``params_free``)."""
-    return tuple(getattr(cls, "params_free", ()))
 
 
 class _Plan:
@@ -126,7 +123,7 @@ class _Plan:
 
         def can_share(request: FeatureRequest) -> bool:  # plan these last, when the others are known
             cls = extractor_for(request.name)
-            return request.name in _params_free(cls) or bool(cls.needs)
+            return request.name in cls.params_free or bool(cls.needs)
 
         for request in sorted(requests, key=can_share):  # a stable sort: otherwise in the given order
             self._add(request.name, request.params, chain=())
@@ -140,7 +137,7 @@ class _Plan:
         key = (cls, params_key(params))
         if key in self.instances:
             return key
-        if name in _params_free(cls):
+        if name in cls.params_free:
             planned = next((other for other in self.order if other[0] is cls), None)
             if planned is not None:
                 self.aliases[(name, key[1])] = planned

@@ -103,13 +103,16 @@ class Extractor:
     """Base class of a streaming feature extractor.
 
     Subclasses set ``provides`` (public feature names, unit in the name), optionally ``streams`` (shared
-    streams they read in ``update``), ``needs`` (features of other extractors they read in ``result``)
-    and ``Params`` (a pydantic model with ``extra="forbid"``; rules pass these as ``params``).
+    streams they read in ``update``), ``needs`` (features of other extractors they read in ``result``),
+    ``params_free`` (features among ``provides`` whose value does not depend on ``Params``, so the pass
+    may read them from an instance planned with other parameters) and ``Params`` (a pydantic model with
+    ``extra="forbid"``; rules pass these as ``params``).
     """
 
     provides: ClassVar[tuple[str, ...]] = ()
     streams: ClassVar[tuple[str, ...]] = ()
     needs: ClassVar[tuple[str, ...]] = ()
+    params_free: ClassVar[tuple[str, ...]] = ()
     Params: ClassVar[type[BaseModel]] = NoParams
 
     def __init__(self, info: AudioInfo, params: BaseModel) -> None:
