@@ -1,23 +1,19 @@
-"""Locate the data that ships with mixqc: rule packs, profiles, curves and report templates.
+"""Locate the data that ships inside the package: rule packs, profiles, curves and report templates.
 
-In a source checkout or an editable install the data lives at the repository root (``rules/``,
-``report_templates/``); in a wheel it is installed as ``qc/data/``. This module is the one place that
-knows both layouts.
+Everything lives under ``qc/data/`` (``rules/`` and ``report_templates/``), in a source checkout, an
+editable install and a wheel alike, so there is one layout to know.
 """
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 
-_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_DATA_ROOT = Path(__file__).resolve().parent / "data"
 
 
 def data_root() -> Path:
-    """Folder holding ``rules/`` and ``report_templates/``."""
-    if (_SOURCE_ROOT / "rules" / "default.yaml").is_file():
-        return _SOURCE_ROOT
-    return Path(str(importlib.resources.files("qc") / "data"))
+    """Folder holding ``rules/`` and ``report_templates/`` (``qc/data/``)."""
+    return _DATA_ROOT
 
 
 def rules_dir() -> Path:
