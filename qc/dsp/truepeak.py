@@ -72,6 +72,11 @@ STAGE1_BETA = 3.5
 REFINE_STEPS = 8
 REFINE_HALF_WIDTH = 24
 REFINE_BETA = 7.5
+# Stage 2 runs on an integer grid so that its sums are exact (see :func:`_exact_fir`): samples on a grid
+# of 2⁻²⁴ (exact for 16- and 24-bit PCM; float input moves by at most 3·10⁻⁸ of full scale), weights on
+# a grid of 2⁻²² (at most 48·2⁻²³ = 6·10⁻⁶ of full scale, 0.00005 dB, from the exact kernel).
+REFINE_SAMPLE_BITS = 24
+REFINE_WEIGHT_BITS = 22
 # Samples of context a kernel needs on each side of the intervals it evaluates.
 CONTEXT_FRAMES = REFINE_HALF_WIDTH + 1
 
@@ -81,6 +86,15 @@ CONTEXT_FRAMES = REFINE_HALF_WIDTH + 1
 CANDIDATE_MARGIN_DB = 1.0
 # How far stage 1 can read above it (interpolation error, 0.15 dB at 0.45·fs, far less below 0.4·fs).
 GRID_OVERREAD_DB = 0.2
+
+# Stage 1 is a float32 BLAS product, whose summation order depends on the CPU's kernel and on the
+# shape of the product (so on the floor skip and the block size): a grid value may differ from run to
+# run by at most the rounding of a 24-term float32 dot product of float32-converted samples, to first
+# order (24 + 1)·u·Σ|h|·max|x| with u = 2⁻²⁴ (Higham, "Accuracy and Stability of Numerical Algorithms",
+# §3.1). That is 1e-6 relative, 300 000 times smaller than CANDIDATE_MARGIN_DB, so it cannot change
+# which intervals are refined except at an exact tie, and stage 2 — the value every meter reports —
+# is computed exactly (:func:`_exact_fir`) and so does not depend on CPU or block size.
+STAGE1_ROUNDING = (STAGE1_HALF_WIDTH * 2 + 1) * 2.0**-24  # relative to Σ|h|·max|x| of the window
 
 _BLOCK_INTERVALS = 16  # intervals per row of the stage-1 matrix product (fastest of 8-64 measured)
 _CHUNK_INTERVALS = 8192  # intervals per stage-1 pass: arrays stay in L2 (fastest of 2 048-32 768 measured)
@@ -132,12 +146,18 @@ def _stage1_matrix() -> tuple[np.ndarray, float]:
 
 
 @cache
-def _refine_matrix() -> np.ndarray:
-    """(2R, steps + 3) weights for offsets −1/8 … 1 + 1/8 (the interval plus one point either side)."""
+def _refine_matrix() -> tuple[np.ndarray, float]:
+    """(2R, steps + 3) weights for offsets −1/8 … 1 + 1/8 (the interval plus one point either side).
+
+    Returned as integers (float64) on the 2⁻²² grid, with the largest sample magnitude for which a
+    48-term sum of products with samples on the 2⁻²⁴ grid stays below 2⁵³ (so is exact): about 48.
+    """
     offsets = np.arange(-1, REFINE_STEPS + 2) / REFINE_STEPS
-    matrix = kaiser_sinc_weights(offsets, REFINE_HALF_WIDTH, REFINE_BETA).astype(np.float32)
+    weights = kaiser_sinc_weights(offsets, REFINE_HALF_WIDTH, REFINE_BETA)
+    matrix = np.round(weights * 2.0**REFINE_WEIGHT_BITS)
     matrix.setflags(write=False)
-    return matrix
+    exact_limit = 2.0 ** (53 - REFINE_SAMPLE_BITS) / float(np.abs(matrix).sum(axis=0).max())
+    return matrix, exact_limit
 
 
 def interval_peaks(x: np.ndarray, first: int, count: int, *, floor: float = 0.0) -> np.ndarray:
@@ -221,6 +241,35 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def _exact_fir(column: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Stage-2 interpolation of the windows ``column[starts[i] : starts[i] + 2R]``, ``(len(starts), 11)``.
+
+    The samples are put on the 2⁻²⁴ grid and the weights are integers on the 2⁻²² grid, so every
+    product and every partial sum is an integer below 2⁵³: float64 arithmetic is then exact, and the
+    result is the same whatever order a BLAS kernel sums in. That order depends on the CPU (OpenBLAS
+    picks its kernel at run time) and on the shape of the product (how many intervals a block asks
+    for), and with rounded float32 products it moved a file's true peak in the 7th digit (3.3266991664
+    vs 3.3266985083 dBTP) when the file was cut into blocks differently. Samples beyond the exact range
+    (about ±48, +33 dBFS: only hostile float files) are summed tap by tap in a fixed order instead,
+    which is as deterministic and about ten times slower.
+    """
+    matrix, exact_limit = _refine_matrix()
+    taps = matrix.shape[0]
+    grid = np.round(column * 2.0**REFINE_SAMPLE_BITS)
+    scale = 2.0 ** -(REFINE_SAMPLE_BITS + REFINE_WEIGHT_BITS)
+    if len(column) == 0 or float(np.abs(column).max()) < exact_limit:
+        windows = np.lib.stride_tricks.sliding_window_view(grid, taps)
+        out = np.empty((len(starts), matrix.shape[1]))
+        for first in range(0, len(starts), _CHUNK_INTERVALS):  # gathered windows stay a few MB
+            chunk = starts[first : first + _CHUNK_INTERVALS]
+            out[first : first + len(chunk)] = _matmul(windows[chunk], matrix)
+        return out * scale
+    out = np.zeros((len(starts), matrix.shape[1]))
+    for k in range(taps):  # fixed order: k = 0 … 2R − 1, each step correctly rounded
+        out += grid[starts + k][:, None] * matrix[k]
+    return out * scale
+
+
 def refine_interval_peaks(
     x: np.ndarray, channel: np.ndarray, index: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -245,20 +294,16 @@ def refine_interval_peaks(
     """
     channel = np.asarray(channel, dtype=np.intp)
     index = np.asarray(index, dtype=np.intp)
-    values = np.empty((len(index), REFINE_STEPS + 3), dtype=np.float32)
-    matrix = _refine_matrix()
+    values = np.empty((len(index), REFINE_STEPS + 3))
     lead = REFINE_HALF_WIDTH - 1
     counts = np.bincount(channel, minlength=x.shape[1])
     for c in np.flatnonzero(counts):
         chosen = slice(None) if counts[c] == len(channel) else channel == c  # often all one channel
         wanted = index[chosen]
-        # float32 is ample here (1e-6 dB) and makes the gather and the product 4-5 times faster; only
-        # the span the windows cover is converted.
-        low = int(wanted.min()) - lead
-        column = np.ascontiguousarray(x[low : int(wanted.max()) + REFINE_HALF_WIDTH + 1, c], dtype=np.float32)
-        windows = np.lib.stride_tricks.sliding_window_view(column, 2 * REFINE_HALF_WIDTH)
-        values[chosen] = _matmul(windows[wanted - lead - low], matrix)
-    values = np.abs(values, out=values).astype(np.float64)  # column k: offset (k - 1)/8, k = 0 ... 10
+        low = int(wanted.min()) - lead  # only the span the windows cover is put on the grid
+        column = np.asarray(x[low : int(wanted.max()) + REFINE_HALF_WIDTH + 1, c], dtype=np.float64)
+        values[chosen] = _exact_fir(column, wanted - lead - low)
+    values = np.abs(values, out=values)  # column k: offset (k - 1)/8, k = 0 ... 10
     best = np.argmax(values[:, 1:-1], axis=1) + 1
     rows = np.arange(len(index))
     left, centre, right = values[rows, best - 1], values[rows, best], values[rows, best + 1]
