@@ -16,6 +16,7 @@ Example ``brand.yaml``::
 from __future__ import annotations
 
 import base64
+import errno
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import safeyaml
 from .errors import QCError
 
 MAX_LOGO_BYTES = 1 << 20  # a logo is a small picture; 1 MiB keeps reports light
@@ -80,12 +82,12 @@ def logo_data_uri(path: str | os.PathLike[str]) -> str:
     """
     logo = Path(path)
     try:
-        data = logo.read_bytes()
+        data = safeyaml.read_bounded(logo, MAX_LOGO_BYTES)
     except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            limit = MAX_LOGO_BYTES >> 10
+            raise QCError(f"{logo}: logo is too large; use an image under {limit} KiB") from None
         raise QCError(f"{logo}: cannot read the logo ({exc.strerror or exc})") from None
-    if len(data) > MAX_LOGO_BYTES:
-        size, limit = len(data) >> 10, MAX_LOGO_BYTES >> 10
-        raise QCError(f"{logo}: logo is {size} KiB; use an image under {limit} KiB")
     mime = _image_type(data)
     if mime is None:
         raise QCError(f"{logo}: logo is not a PNG, JPEG, GIF, WebP or SVG image")
@@ -94,12 +96,15 @@ def logo_data_uri(path: str | os.PathLike[str]) -> str:
 
 def _read_brand_file(path: Path) -> dict[str, object]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise QCError(f"{path}: cannot read the branding file ({exc.strerror or exc})") from None
+        data = safeyaml.safe_load(safeyaml.read_text(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise QCError(f"{path}: cannot read the branding file ({reason or exc})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        if isinstance(exc, safeyaml.RefusedYAML):
+            raise QCError(f"{where}: {exc.problem}") from None
         raise QCError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if data is None:
         return {}

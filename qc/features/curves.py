@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .. import safeyaml
 from ..errors import ProfileError
 from ..resources import rules_dir
 
@@ -150,6 +151,8 @@ def curve_path(curve: str) -> Path:
     looks_like_path = curve.endswith(CURVE_SUFFIXES) or "/" in curve or "\\" in curve
     if looks_like_path:
         path = Path(curve).expanduser()
+        if path.exists() and not path.is_file():
+            raise ProfileError(f"{curve}: not a regular file; give a curve YAML file")
         if not path.is_file():
             raise ProfileError(
                 f"{curve}: no such curve file; give a built-in curve name or an existing YAML file"
@@ -200,15 +203,15 @@ def load_curve(curve: str) -> Curve:
 def _load(path: str, stamp: int) -> Curve:
     """Read and validate one curve file (cached by path and mtime)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = safeyaml.safe_load(safeyaml.read_text(path))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: cannot read the curve ({exc})") from None
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ProfileError(f"{path}: cannot read the curve ({reason or exc})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise ProfileError(
-            f"{where}: YAML syntax error in the curve: {getattr(exc, 'problem', exc)}"
-        ) from None
+        kind = "" if isinstance(exc, safeyaml.RefusedYAML) else "YAML syntax error in the curve: "
+        raise ProfileError(f"{where}: {kind}{getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise ProfileError(f"{path}: expected a mapping with keys name, description, source and bands")
     try:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .. import safeyaml
 from ..errors import RulePackError
 from ..resources import rules_dir
 from .model import (
@@ -128,26 +129,25 @@ def read_yaml(path: Path | str) -> Source:
     """Parse a YAML file, keeping the node tree; RulePackError for unreadable files and syntax errors."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulePackError(name, f"cannot read the file ({exc.__class__.__name__}: {exc})") from exc
-    loader = yaml.SafeLoader(text)
+        text = safeyaml.read_text(path)
+    except OSError as exc:
+        raise RulePackError(name, f"cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise RulePackError(name, f"cannot read the file (not UTF-8 text: {exc.reason})") from None
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        node = safeyaml.compose(text)
+        data = safeyaml.construct(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise RulePackError(
             name,
-            f"YAML syntax error: {problem}",
+            problem if isinstance(exc, safeyaml.RefusedYAML) else f"YAML syntax error: {problem}",
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
         ) from exc
     except yaml.YAMLError as exc:
         raise RulePackError(name, f"YAML error: {exc}") from exc
-    finally:
-        loader.dispose()
     duplicate = _duplicate_key(node)
     if duplicate is not None:
         raise RulePackError(
