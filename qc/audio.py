@@ -111,6 +111,8 @@ def open_audio(path: str | os.PathLike[str]) -> AudioInfo:
         raise AudioError(f"{name}: no such file")
     if file.is_dir():
         raise AudioError(f"{name}: is a folder, not an audio file")
+    if not file.is_file():
+        raise AudioError(f"{name}: not a regular file (a device or a pipe); give an audio file")
     if file.stat().st_size == 0:
         raise AudioError(f"{name}: the file is empty (0 bytes)")
     try:

@@ -13,10 +13,12 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 from .errors import QCError
 from .outputs import AUDIO_SUFFIXES, check_output_path, write_atomic
+from .text import visible
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("html", "pdf", "json", "md")
@@ -25,8 +27,23 @@ SUMMARY_NAMES = {"html": "index.html", "pdf": "summary.pdf", "json": "summary.js
 RESERVED_STEMS = ("index", "summary")  # a track called index.wav must not overwrite the summary
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the values its errors quote shown escaped (one line, no terminal control codes)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {visible(message)}\n")
+
+
+class _VisibleFormatter(logging.Formatter):
+    """Log records with control characters escaped (tracebacks keep their lines)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record), multiline=True)
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mixqc",
         description="Rule-based mix QC: loudness, true peak, clipping and more, explained in plain language.",
     )
@@ -315,14 +332,14 @@ def _check(args: argparse.Namespace) -> int:
                     write_atomic(target, render(report))
         except QCError as exc:
             failures.append((path, str(exc)))
-            print(f"mixqc: {exc}", file=sys.stderr)
+            print(f"mixqc: {visible(exc)}", file=sys.stderr)
             continue
         except Exception as exc:  # a bug on one input must not stop a batch
             if args.debug:
                 traceback.print_exc()
             message = f"internal error while checking: {type(exc).__name__}: {exc}"
             failures.append((path, message))
-            print(f"mixqc: {path}: {message}", file=sys.stderr)
+            print(f"mixqc: {visible(path)}: {visible(message)}", file=sys.stderr)
             continue
         reports.append(report)
         stems_done.append(stem)
@@ -339,7 +356,7 @@ def _check(args: argparse.Namespace) -> int:
     if out_dir is not None and reports:
         _write_summary(out_dir, formats, reports, stems_done, failures, branding, inputs)
         if not args.quiet:
-            print(f"reports written to {out_dir}/", file=summary_stream)
+            print(f"reports written to {visible(out_dir)}/", file=summary_stream)
     if failures:
         return EXIT_ERROR
     flagged = any(
@@ -364,12 +381,12 @@ def _demo(args: argparse.Namespace) -> int:
     color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     print(render_terminal(report, color=color))
     print()
-    print(f"demo mix:    {mix}")
-    print(f"JSON report: {json_path}")
-    print(f"HTML report: {html_path}")
+    print(f"demo mix:    {visible(mix)}")
+    print(f"JSON report: {visible(json_path)}")
+    print(f"HTML report: {visible(html_path)}")
     print()
     print("Corrective master and a before/after report:")
-    print(f"  mixqc master {mix} --out {out_dir / 'demo-master.wav'} --report {out_dir}")
+    print(visible(f"  mixqc master {mix} --out {out_dir / 'demo-master.wav'} --report {out_dir}"))
     return EXIT_OK
 
 
@@ -424,9 +441,9 @@ def _master(args: argparse.Namespace) -> int:
 
         color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         print(render_master_terminal(result, color=color))
-        print(f"master written to {result.output_path}")
+        print(f"master written to {visible(result.output_path)}")
         for path in written:
-            print(f"report: {path}")
+            print(f"report: {visible(path)}")
     return EXIT_FINDINGS if result.after.verdict == "fail" else EXIT_OK
 
 
@@ -436,19 +453,20 @@ def _rules(args: argparse.Namespace) -> int:
     if args.rules_command == "validate":
         for file in args.files:
             ruleset = validate_pack(Path(file))
-            print(f"{file}: ok ({len(ruleset.rules)} rules)")
+            print(f"{visible(file)}: ok ({len(ruleset.rules)} rules)")
         return EXIT_OK
     packs = [Path(p) for p in args.rules]
     if args.rules_command == "profiles":
-        print(docs.profile_list_text(load_profiles(packs)))
+        print(visible(docs.profile_list_text(load_profiles(packs)), multiline=True))
         return EXIT_OK
     ruleset = load_rules(packs)
     if args.rules_command == "list":
         profile = ruleset.profile(args.profile).name if args.profile else None
-        print(docs.rule_list_text(ruleset, profile=profile))
+        print(visible(docs.rule_list_text(ruleset, profile=profile), multiline=True))
         return EXIT_OK
     rule = ruleset.get(args.rule_id)
-    print(docs.rule_show_text(rule, ruleset.profiles, origin=ruleset.origin[rule.id]))
+    shown = docs.rule_show_text(rule, ruleset.profiles, origin=ruleset.origin[rule.id])
+    print(visible(shown, multiline=True))
     return EXIT_OK
 
 
@@ -478,11 +496,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # set before numpy is first imported (nothing above imports it).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = _build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="mixqc: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_VisibleFormatter("mixqc: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler])
     try:
         return _COMMANDS[args.command](args)
     except QCError as exc:
-        print(f"mixqc: {exc}", file=sys.stderr)
+        print(f"mixqc: {visible(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("mixqc: interrupted", file=sys.stderr)
@@ -493,7 +513,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(
-            f"mixqc: internal error in '{args.command}': {type(exc).__name__}: {exc} "
+            f"mixqc: internal error in '{args.command}': {type(exc).__name__}: {visible(exc)} "
             "(run with --debug for details and report it)",
             file=sys.stderr,
         )

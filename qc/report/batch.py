@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 from ..datafile import load_data_file
 from ..findings import Finding, Severity, Verdict, verdict_of
 from ..resources import rules_dir
+from ..text import bounded_format, format_spec_problem
 from .filters import BAND_LABELS, basename, finding_counts, signed_db
 from .model import Report, ToolInfo
 
@@ -73,10 +74,13 @@ class AlbumRule(BaseModel):
     def _consistent(self) -> AlbumRule:
         allowed = TEMPLATE_FIELDS[self.id]
         for key in ("message", "suggestion"):
-            for _, name, _, _ in string.Formatter().parse(getattr(self, key)):
-                if name is not None and name.split(".")[0].split("[")[0] not in allowed:
+            for _, name, spec, _ in string.Formatter().parse(getattr(self, key)):
+                if name is not None and name not in allowed:
                     fields = ", ".join(sorted(allowed))
                     raise ValueError(f"{key}: unknown template field {{{name}}}; fields: {fields}")
+                problem = None if name is None else format_spec_problem(spec or "")
+                if problem is not None:
+                    raise ValueError(f"{key}: field {{{name}}}: {problem}")
         if self.id != "album-format-mismatch" and self.threshold is None:
             raise ValueError(f"{self.id} needs a threshold")
         unknown = [b for b in self.bands if b not in BAND_LABELS]
@@ -202,8 +206,8 @@ def _finding(rule: AlbumRule, fields: Mapping[str, object], value: float, thresh
         rule_id=rule.id,
         severity=rule.severity,
         title=rule.title,
-        message=" ".join(rule.message.format(**fields).split()),
-        suggestion=" ".join(rule.suggestion.format(**fields).split()),
+        message=" ".join(bounded_format(rule.message, fields).split()),
+        suggestion=" ".join(bounded_format(rule.suggestion, fields).split()),
         feature=FEATURES[rule.id],
         value=value,
         threshold=threshold,

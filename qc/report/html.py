@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..branding import Branding
 from ..errors import ReportError
 from ..resources import templates_dir
+from ..text import visible
 from .batch import BatchSummary
 from .filters import (
     FILTERS,
@@ -45,15 +46,24 @@ MAX_EVENTS_SHOWN = 20  # per finding; the rest are summarised as "and N more"
 Medium = Literal["screen", "print"]
 
 
+def _shown(value: object) -> object:
+    """Each ``{{ ... }}`` value as shown: text with control characters made visible (markup left alone)."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return visible(value, multiline=True)
+    return value
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The Jinja2 environment of every HTML-based report: loads only from ``report_templates/``,
-    autoescapes everything, fails on undefined names, and knows the :data:`~qc.report.filters.FILTERS`."""
+    autoescapes everything, shows control characters in texts as escapes (``\\x1b``), fails on undefined
+    names, and knows the :data:`~qc.report.filters.FILTERS`."""
     import jinja2
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=True,
+        finalize=_shown,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from ..branding import Branding
+from ..text import visible
 from .batch import BatchSummary
 from .filters import (
     GROUP_TITLES,
@@ -40,17 +41,18 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|&~])")  # enough that text never becomes H
 
 
 def escape(text: str) -> str:
-    """``text`` with Markdown's special characters backslash-escaped and line breaks flattened.
+    """``text`` with Markdown's special characters backslash-escaped, line breaks flattened and other
+    control characters shown as escapes (:func:`qc.text.visible`).
 
     >>> escape("<b>loud</b> | *mix*")
     '\\\\<b\\\\>loud\\\\</b\\\\> \\\\| \\\\*mix\\\\*'
     """
-    return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return _SPECIAL.sub(r"\\\1", visible(" ".join(str(text).split())))
 
 
 def code(text: str) -> str:
     """``text`` as a Markdown code span (shown literally), fenced with more backticks than it contains."""
-    flat = " ".join(str(text).split())
+    flat = visible(" ".join(str(text).split()))
     runs = [len(run) for run in re.findall(r"`+", flat)]
     fence = "`" * (max(runs, default=0) + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from typing import Any, Literal
 from ..branding import Branding
 from ..findings import SEVERITY_RANK, Finding
 from ..master.model import MasterReport, MasterSettings, StageChange
+from ..text import visible
 from .filters import (
     KEY_NUMBERS,
     MISSING,
@@ -495,8 +495,8 @@ ARROW = " -> "
 
 
 def _printable(text: str) -> str:
-    """``text`` with control characters (an escape sequence in a tag or a path) shown as ``?``."""
-    return "".join("?" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    """``text`` with control characters (an escape sequence in a tag or a path) shown escaped (``\\x1b``)."""
+    return visible(text)
 
 
 def _paint(text: str, color: bool, *styles: str) -> str:

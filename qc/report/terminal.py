@@ -1,6 +1,7 @@
 """Render reports as compact, width-aware terminal text, with ANSI colours only when asked.
 
-Returns strings; it never prints (``cli.py`` does), never computes features and never reads audio.
+Returns strings; it never prints (``cli.py`` does), never computes features and never reads audio. Text from
+files, tags and rule packs is shown through :func:`qc.text.visible`, so it cannot carry terminal codes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import textwrap
 from collections.abc import Sequence
 
 from ..findings import Finding
+from ..text import visible
 from .filters import (
     basename,
     counts_text,
@@ -101,8 +103,12 @@ def _pack(items: Sequence[tuple[str, tuple[str, ...]]], width: int, gap: str, pa
 
 
 def _header(report: Report, width: int, paint: _Paint) -> list[str]:
-    name = basename(report.file.path)
-    details = [_duration(report.file.duration_s), format_line(report.file), f"profile {report.profile}"]
+    name = visible(basename(report.file.path))
+    details = [
+        _duration(report.file.duration_s),
+        visible(format_line(report.file)),
+        visible(f"profile {report.profile}"),
+    ]
     gap = " · "
     if len(name) + 2 + len(gap.join(details)) <= width:
         return [f"{paint(name, 'bold')}  {gap.join(details)}"]
@@ -133,13 +139,13 @@ def _finding_rows(finding: Finding, id_width: int, width: int, paint: _Paint) ->
     else:
         first_prefix = f"{INDENT}{label}  {paint(finding.rule_id.ljust(id_width), *body_style)}  "
     pad = " " * indent
-    message = textwrap.wrap(finding.message, width - indent, break_on_hyphens=False) or [""]
+    message = textwrap.wrap(visible(finding.message), width - indent, break_on_hyphens=False) or [""]
     for i, line in enumerate(message):
         prefix = first_prefix if (i == 0 and first_prefix is not None) else pad
         rows.append(prefix + paint(line, *body_style))
     if finding.suggestion:
         suggestion = textwrap.wrap(
-            SUGGESTION_MARK + finding.suggestion,
+            SUGGESTION_MARK + visible(finding.suggestion),
             width - indent,
             subsequent_indent=" " * len(SUGGESTION_MARK),
             break_on_hyphens=False,
@@ -209,7 +215,7 @@ def render_batch_terminal(reports: Sequence[Report], *, color: bool = False, wid
     """
     paint = _Paint(color)
     cols = _width(width)
-    rows = [(r.verdict, r.file.path, counts_text(r.findings)) for r in reports]
+    rows = [(r.verdict, visible(r.file.path), counts_text(r.findings)) for r in reports]
     longest_counts = max((len(c) for _, _, c in rows), default=0)
     name_width = min(max((len(p) for _, p, _ in rows), default=0), max(cols - 6 - 2 - longest_counts, 0))
     lines = [

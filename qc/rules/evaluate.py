@@ -17,6 +17,7 @@ from typing import Any
 from ..analysis import FeatureSet
 from ..features.registry import Event
 from ..findings import SEVERITY_RANK, Finding
+from ..text import bounded_format, clip
 from ..units import format_mmss
 from .model import Profile, Rule, unit_of
 
@@ -160,11 +161,12 @@ def _judge(rule: Rule, raw: Any, profile: Profile) -> tuple[bool, dict[str, Any]
 
 
 def _fill(template: str, fields: dict[str, Any]) -> str:
+    """The template filled in, never longer than :data:`~qc.text.MAX_RENDERED_CHARS`."""
     try:
-        return template.format(**fields)
+        return bounded_format(template, fields)
     except (KeyError, ValueError, TypeError, IndexError) as exc:  # checked at load; guard anyway
-        log.warning("template %r failed: %s", template, exc)
-        return f"{template} [template error: {exc}]"
+        log.warning("template %r failed: %s", clip(template, 200), exc)
+        return clip(f"{template} [template error: {exc}]")
 
 
 def _threshold(rule: Rule, profile: Profile) -> float | list[float] | None:
@@ -232,7 +234,7 @@ def evaluate(rule: Rule, features: FeatureSet, profile: Profile) -> Finding | No
         events_feature = rule.events
         events = attached_events(rule, features, profile)
         if events and rule.events_message is not None:
-            message += " " + _fill(rule.events_message, {**fields, **_event_fields(events)})
+            message = clip(message + " " + _fill(rule.events_message, {**fields, **_event_fields(events)}))
     return Finding(
         rule_id=rule.id,
         severity=rule.severity,

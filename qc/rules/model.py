@@ -29,6 +29,7 @@ from pydantic import (
 from ..analysis import FeatureRequest
 from ..errors import ProfileError, QCError
 from ..findings import Severity
+from ..text import MAX_RENDERED_CHARS, bounded_format, format_spec_problem
 from ..units import format_mmss
 
 KEBAB_CASE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -343,8 +344,9 @@ def template_names(template: str) -> Iterator[str]:
             )
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ValueError(f"field {{{name}}}: use a plain name (no attributes or indexes)")
-        if spec and "{" in spec:
-            raise ValueError(f"field {{{name}}}: nested fields in a format spec are not allowed")
+        problem = format_spec_problem(spec or "")
+        if problem is not None:
+            raise ValueError(f"field {{{name}}}: {problem}")
         yield name
 
 
@@ -384,12 +386,15 @@ def sample_fields(rule: Rule, profile: Profile) -> dict[str, Any]:
 
 
 def try_template(rule: Rule, template: str, profiles: Sequence[Profile]) -> None:
-    """Format ``template`` with sample fields for each profile; ValueError on a bad format spec."""
+    """Format ``template`` with sample fields for each profile; ValueError on a bad format spec, or when
+    the text is longer than :data:`~qc.text.MAX_RENDERED_CHARS` (it would be cut in every report)."""
     for profile in profiles:
         try:
-            template.format(**sample_fields(rule, profile))
+            text = bounded_format(template, sample_fields(rule, profile), limit=MAX_RENDERED_CHARS + 1)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise ValueError(str(exc)) from None
+        if len(text) > MAX_RENDERED_CHARS:
+            raise ValueError(f"the text is longer than {MAX_RENDERED_CHARS:,} characters; shorten it")
 
 
 def rule_range(rule: Rule, profile: Profile) -> tuple[float, float] | None:
