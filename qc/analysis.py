@@ -197,7 +197,7 @@ def extract_features(
         aliases = [(name, alias) for (name, alias), source in plan.aliases.items() if source == (cls, key)]
         for name, stored_as in [(name, key) for name in cls.provides] + aliases:
             value = produced if isinstance(produced, Unavailable) else produced.get(name)
-            features.add((name, stored_as), value)  # type: ignore[arg-type]
+            features.add((name, stored_as), value)
     return features
 
 
@@ -233,7 +233,8 @@ def _can_fork() -> bool:
     )
 
 
-_Outcome = dict[str, FeatureValue] | Unavailable  # an extractor's ``result``, or why it has none
+# an extractor's ``result``, or why it has none
+_Outcome = Mapping[str, FeatureValue | Unavailable] | Unavailable
 
 
 def _result(extractor: Extractor, needed: Mapping[str, FeatureValue]) -> _Outcome:
@@ -416,4 +417,5 @@ def _receive(child: Any, reader: Any) -> dict[int, _Outcome]:
         error, where = payload
         error.__cause__ = WorkerTraceback(f"in the analysis worker process:\n{where}")
         raise error
-    return payload
+    outcomes: dict[int, _Outcome] = payload
+    return outcomes

@@ -80,7 +80,7 @@ def _wav_data_shortfall(path: Path) -> int:
             if chunk_id == b"data":
                 if chunk_size == 0xFFFFFFFF:  # streaming writers leave the size unset
                     return 0
-                return max(0, offset + 8 + chunk_size - size)
+                return int(max(0, offset + 8 + chunk_size - size))
             offset += 8 + chunk_size + (chunk_size & 1)
     return 0
 

@@ -6,7 +6,7 @@ This is the public Python entry point (``qc.analyze``). It prints nothing and wr
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -14,7 +14,8 @@ from .analysis import FeatureRequest, extract_features
 from .audio import DEFAULT_BLOCK_FRAMES, AudioInfo, open_audio
 from .codec import CODEC_NEEDS, codec_features, is_codec_feature
 from .features.curves import load_curve
-from .features.registry import Series, extractor_for
+from .features.registry import FeatureValue, Series, extractor_for
+from .findings import Finding
 from .report.model import FileReport, Report, ToolInfo
 from .rules import evaluate_all, load_rules
 from .rules.model import Rule
@@ -115,7 +116,13 @@ class Checker:
         return _build_report(info, self.profile.name, self.profile.targets, values, findings)
 
 
-def _build_report(info: AudioInfo, profile: str, targets, values: dict, findings) -> Report:
+def _build_report(
+    info: AudioInfo,
+    profile: str,
+    targets: Mapping[str, float],
+    values: dict[str, FeatureValue],
+    findings: list[Finding],
+) -> Report:
     series = {name: value for name, value in values.items() if isinstance(value, Series)}
     scalars = {name: value for name, value in values.items() if not isinstance(value, Series)}
     return Report(

@@ -13,12 +13,16 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import QCError
 from .outputs import AUDIO_SUFFIXES, check_output_path, write_atomic
 from .text import visible
+
+if TYPE_CHECKING:
+    from .branding import Branding
+    from .report.model import Report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("html", "pdf", "json", "md")
@@ -28,7 +32,7 @@ RESERVED_STEMS = ("index", "summary")  # a track called index.wav must not overw
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with the values its errors quote shown escaped (one line, no terminal control codes)."""
+    """argparse, with the values its errors quote shown escaped (no terminal codes, no extra lines)."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -126,7 +130,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_master_parser(commands) -> None:
+def _add_master_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     master = commands.add_parser(
         "master",
         help="corrective master: fix what the check safely can, then check the result",
@@ -240,14 +244,14 @@ def _formats(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _branding(args: argparse.Namespace):
+def _branding(args: argparse.Namespace) -> Branding:
     from .branding import load_branding
 
     overrides = {key: getattr(args, key) for key in ("studio", "logo", "contact", "footer", "note")}
     return load_branding(args.brand, overrides)
 
 
-def _renderers(branding) -> dict[str, tuple[str, Callable[[object], str | bytes]]]:
+def _renderers(branding: Branding) -> dict[str, tuple[str, Callable[[Report], str | bytes]]]:
     """Format name -> (file suffix, renderer of one report)."""
     from .report import render_html, render_json, render_markdown, render_pdf
 
@@ -259,13 +263,21 @@ def _renderers(branding) -> dict[str, tuple[str, Callable[[object], str | bytes]
     }
 
 
-def _write_summary(out_dir: Path, formats, reports, stems, failed, branding, inputs) -> None:
+def _write_summary(
+    out_dir: Path,
+    formats: Sequence[str],
+    reports: Sequence[Report],
+    stems: Sequence[str],
+    failed: Sequence[tuple[str, str]],
+    branding: Branding,
+    inputs: Sequence[str],
+) -> None:
     from .report import render_summary_html, render_summary_json, render_summary_markdown, render_summary_pdf
     from .report.batch import summarize
 
     links = [f"{stem}.html" if "html" in formats else None for stem in stems]
     summary = summarize(reports, links=links, failed=failed)
-    writers = {
+    writers: dict[str, Callable[[], str | bytes]] = {
         "html": lambda: render_summary_html(summary, branding),
         "pdf": lambda: render_summary_pdf(summary, branding),
         "json": lambda: render_summary_json(summary) + "\n",
@@ -428,7 +440,7 @@ def _master(args: argparse.Namespace) -> int:
         from .report.master import render_master_html, render_master_json, render_master_pdf
 
         report_dir.mkdir(parents=True, exist_ok=True)
-        renderers = {
+        renderers: dict[str, Callable[[], str | bytes]] = {
             "json": lambda: render_master_json(result) + "\n",
             "html": lambda: render_master_html(result),
             "pdf": lambda: render_master_pdf(result),

@@ -65,7 +65,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -695,9 +695,9 @@ def codec_features(
     full
         Override every request's ``full`` parameter (True: encode the whole file, for a thorough check).
     """
-    envelope = found.get("waveform_envelope")
+    envelope = cast("WaveformEnvelope | None", found.get("waveform_envelope"))  # the overview's value
     overs = found.get("true_peak_events")
-    overs = overs if isinstance(overs, list) else []
+    over_events = cast("list[Event]", overs) if isinstance(overs, list) else []
     groups: dict[str, Mapping[str, Any]] = {}
     for request in requests:
         if is_codec_feature(request.name):
@@ -706,7 +706,7 @@ def codec_features(
         params = CodecParams.model_validate(dict(given))
         if full is not None:
             params = params.model_copy(update={"full": full})
-        values = round_trip(info, params, envelope, overs).features()
+        values = round_trip(info, params, envelope, over_events).features()
         for name, value in values.items():
             yield (name, key), value
 

@@ -29,7 +29,8 @@ PROGRESSION = ((48, (60, 64, 67)), (43, (59, 62, 67)), (45, (60, 64, 69)), (41, 
 
 
 def _midi_hz(note: int) -> float:
-    return 440.0 * 2.0 ** ((note - 69) / 12.0)
+    freq_hz: float = 440.0 * 2.0 ** ((note - 69) / 12.0)
+    return freq_hz
 
 
 def _decay(n: int, time_constant_s: float) -> np.ndarray:
@@ -39,20 +40,23 @@ def _decay(n: int, time_constant_s: float) -> np.ndarray:
 def _kick(n: int) -> np.ndarray:
     t = np.arange(n) / SAMPLE_RATE
     freq = 48.0 + 90.0 * np.exp(-t / 0.03)
-    return np.sin(2 * np.pi * np.cumsum(freq) / SAMPLE_RATE) * _decay(n, 0.18)
+    kick: np.ndarray = np.sin(2 * np.pi * np.cumsum(freq) / SAMPLE_RATE) * _decay(n, 0.18)
+    return kick
 
 
 def _snare(n: int, rng: np.random.Generator) -> np.ndarray:
     t = np.arange(n) / SAMPLE_RATE
     body = 0.5 * np.sin(2 * np.pi * 185.0 * t) * _decay(n, 0.05)
     rattle = rng.standard_normal(n) * 0.25 * _decay(n, 0.09)
-    return body + rattle
+    snare: np.ndarray = body + rattle
+    return snare
 
 
 def _hat(n: int, rng: np.random.Generator) -> np.ndarray:
     white = rng.standard_normal(n + 1)
     hiss = (white[1:] - 0.6 * white[:-1]) * 0.06  # a gentle first-order tilt towards the top end
-    return hiss * _decay(n, 0.025)
+    hat: np.ndarray = hiss * _decay(n, 0.025)
+    return hat
 
 
 def _tone(freq_hz: float, n: int, harmonics: int, brightness: float) -> np.ndarray:
@@ -97,15 +101,16 @@ def synthesise_arrangement(bars: int = BARS, seed: int = 7) -> np.ndarray:
             _add(bass, start + eighth * beat // 2, note * _decay(beat // 2, 0.2) * 0.8)
         release = np.minimum(1.0, (bar - np.arange(bar)) / (0.03 * SAMPLE_RATE))
         swell = np.minimum(1.0, np.arange(bar) / (0.08 * SAMPLE_RATE)) * _decay(bar, 2.5) * release
-        for note in notes:
-            _add(chords_left, start, _tone(_midi_hz(note) * 0.998, bar, 8, 0.7) * swell * 0.18)
-            _add(chords_right, start, _tone(_midi_hz(note) * 1.002, bar, 8, 0.7) * swell * 0.18)
+        for chord_note in notes:
+            _add(chords_left, start, _tone(_midi_hz(chord_note) * 0.998, bar, 8, 0.7) * swell * 0.18)
+            _add(chords_right, start, _tone(_midi_hz(chord_note) * 1.002, bar, 8, 0.7) * swell * 0.18)
     left = drums + bass + chords_left + 0.7 * hats
     right = drums + bass + chords_right + 1.0 * hats
     mix = np.stack([left, right], axis=1)
     mix -= mix.mean(axis=0)  # the synthetic kick is asymmetric: no DC offset in a clean arrangement
     fade = np.minimum(1.0, (frames - np.arange(frames)) / (0.3 * SAMPLE_RATE))[:, None]
-    return mix * fade * (0.1 / np.sqrt(np.mean(mix**2)))
+    arrangement: np.ndarray = mix * fade * (0.1 / np.sqrt(np.mean(mix**2)))
+    return arrangement
 
 
 def synthesise_demo_mix(seed: int = 7) -> tuple[np.ndarray, int]:

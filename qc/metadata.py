@@ -33,9 +33,13 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from .errors import MasterError
+
+if TYPE_CHECKING:
+    from mutagen import FileType
+    from mutagen.id3 import ID3
 
 ISRC_FORMAT = "CC-XXX-YY-NNNNN"
 ISRC_EXAMPLE = "US-RC1-76-07839"  # the example of the ISRC Handbook (IFPI)
@@ -242,28 +246,30 @@ def _write_wav(source: Path, handle: BinaryIO, target: Path, tags: Tags) -> None
         _set_id3(WAVE(target), frames)
 
 
-def _set_id3(audio, frames: Mapping[str, str]) -> None:
+def _set_id3(audio: FileType, frames: Mapping[str, str]) -> None:
     """Set text frames (``{"TSRC": ...}``) in a mutagen file with an ID3 tag and save it as ID3v2.3."""
     from mutagen import id3
 
     if audio.tags is None:
         audio.add_tags()
+    tags = cast("id3.ID3", audio.tags)  # add_tags() above gave it an ID3 tag
     for frame_id, text in frames.items():
-        audio.tags.setall(frame_id, [getattr(id3, frame_id)(encoding=id3.Encoding.UTF8, text=[text])])
+        tags.setall(frame_id, [getattr(id3, frame_id)(encoding=id3.Encoding.UTF8, text=[text])])
     audio.save(v2_version=3)  # v2.3 is what Windows and most hardware players read
 
 
 def _write_flac(handle: BinaryIO, target: Path, tags: Tags) -> None:
     """Copy the FLAC file and set its Vorbis comments."""
-    from mutagen.flac import FLAC
+    from mutagen.flac import FLAC, VCFLACDict
 
     with target.open("wb") as out:
         _copy(handle, out, None)
     audio = FLAC(target)
     if audio.tags is None:
         audio.add_tags()
+    comments = cast(VCFLACDict, audio.tags)  # add_tags() above gave it Vorbis comments
     for name, value in tags.items():
-        audio.tags[_VORBIS_KEYS[name]] = [value]
+        comments[_VORBIS_KEYS[name]] = [value]
     audio.save()
 
 
@@ -406,7 +412,7 @@ def _read_wav(path: Path) -> Tags:
     return Tags(**merged)
 
 
-def _tags_of(tags) -> Tags:
+def _tags_of(tags: Any) -> Tags:
     """The four fields from a mutagen tag object (ID3, Vorbis comments, MP4), whichever it is."""
     if tags is None:
         return Tags()
@@ -422,12 +428,12 @@ def _tags_of(tags) -> Tags:
     return Tags()
 
 
-def _id3_text(tags, frame_id: str) -> str | None:
+def _id3_text(tags: ID3, frame_id: str) -> str | None:
     frame = tags.get(frame_id)
     return str(frame.text[0]) if frame is not None and frame.text else None
 
 
-def _first(values) -> str | None:
+def _first(values: object) -> str | None:
     if not values:
         return None
     value = values[0] if isinstance(values, list) else values

@@ -33,7 +33,8 @@ def db_to_gain(db: float) -> float:
     >>> db_to_gain(0.0)
     1.0
     """
-    return 10.0 ** (db / 20.0)
+    gain: float = 10.0 ** (db / 20.0)
+    return gain
 
 
 def power_to_db(power: float) -> float:
@@ -46,7 +47,8 @@ def gains_to_db(gain: np.ndarray) -> np.ndarray:
     """Element-wise linear gain to dB (-inf for zeros), without warnings."""
     gain = np.abs(np.asarray(gain, dtype=np.float64))
     with np.errstate(divide="ignore"):
-        return 20.0 * np.log10(gain)
+        db: np.ndarray = 20.0 * np.log10(gain)
+    return db
 
 
 def format_mmss(seconds: float, *, millis: bool = True) -> str:

@@ -33,16 +33,20 @@ def _kernel() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
                     break
                 module = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(module)
-                return module._linear_filter
+                kernel: Callable[..., tuple[np.ndarray, np.ndarray]] = module._linear_filter
+                return kernel
     except Exception:  # any layout change in SciPy: use the public API instead
         pass
     return _public_lfilter
 
 
-def _public_lfilter(b: np.ndarray, a: np.ndarray, x: np.ndarray, axis: int, zi: np.ndarray):
+def _public_lfilter(
+    b: np.ndarray, a: np.ndarray, x: np.ndarray, axis: int, zi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     from scipy.signal import lfilter as scipy_lfilter
 
-    return scipy_lfilter(b, a, x, axis=axis, zi=zi)
+    filtered: tuple[np.ndarray, np.ndarray] = scipy_lfilter(b, a, x, axis=axis, zi=zi)
+    return filtered
 
 
 def lfilter(b: np.ndarray, a: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

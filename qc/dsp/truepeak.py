@@ -232,7 +232,8 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     rows = a.shape[0]
     batch = max(1, _GEMM_WORK // (a.shape[1] * b.shape[1]))
     if rows <= batch:
-        return a @ b
+        product: np.ndarray = a @ b
+        return product
     whole = rows // batch * batch
     out = np.empty((rows, b.shape[1]), dtype=np.result_type(a, b))
     out[:whole] = (a[:whole].reshape(-1, batch, a.shape[1]) @ b).reshape(whole, b.shape[1])

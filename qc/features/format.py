@@ -95,7 +95,7 @@ class EffectiveBitDepth(Extractor):
         if self._used & 1:
             self._done = True  # every bit is in use: nothing left to find
 
-    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue]:
+    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue | Unavailable]:
         if self._skip:
             return {"effective_bit_depth": None}
         if self._off_grid:
@@ -242,7 +242,7 @@ class Bandwidth(Extractor):
             self._sum += spectrum_power(frame, self._window)
             self._count += 1
 
-    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue]:
+    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue | Unavailable]:
         if self._count == 0:
             return {
                 "bandwidth_hz": Unavailable(

@@ -231,7 +231,8 @@ def _window_mean(values: np.ndarray, first: int, count: int, offset: int, length
     sums = np.stack([np.convolve(row, kernel, mode="valid") for row in np.where(known, span, 0.0)])
     counts = np.stack([np.convolve(row, kernel, mode="valid") for row in known.astype(np.float64)])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts
+        means: np.ndarray = sums / counts
+        return means
 
 
 class ClickDetector:
@@ -301,7 +302,7 @@ class ClickDetector:
             out[:, 0] = 0.0
             out = out[:, 1:]
         else:
-            edge = self._edge
+            edge = cast(np.ndarray, self._edge)  # set by every call after the first
             out[:, 0] = edge[:, 1] - 0.5 * (edge[:, 0] + x[:, 0])
             if frames > 1:
                 out[:, 1] = x[:, 0] - 0.5 * (edge[:, 1] + x[:, 1])
@@ -310,7 +311,9 @@ class ClickDetector:
             np.add(x[:, :-2], x[:, 2:], out=out)
             out *= -0.5
             out += x[:, 1:-1]
-        self._edge = (np.concatenate((self._edge, x), axis=1) if frames < 2 else x)[:, -2:].copy()
+        # fewer than 2 frames only after the first call (the first two frames are gathered above)
+        tail = np.concatenate((cast(np.ndarray, self._edge), x), axis=1) if frames < 2 else x
+        self._edge = tail[:, -2:].copy()
         self._frames += frames
         self._residuals += count
         self._push(buffer, final=False)
@@ -622,7 +625,7 @@ class Clicks(Extractor):
         clicks = self._detector.finish()
         clips = needed.get("clip_events")
         if self._guard_s > 0.0 and isinstance(clips, list) and clips:
-            clicks = outside_spans(clicks, clips, self._guard_s)
+            clicks = outside_spans(clicks, cast(list[Event], clips), self._guard_s)  # clip_events: events
         return {"click_events": clicks}
 
 
@@ -760,7 +763,8 @@ class DropoutDetector:
     def _quiet(self, channel: int, first: int, stop: int, reference: float) -> np.ndarray:
         """Whether chunks [first, stop) are silent or ``depth_db`` below ``reference`` (a power)."""
         a, b = first - self._start, stop - self._start
-        return self._silent[channel, a:b] | (self._power[channel, a:b] < reference * self._depth)
+        quiet: np.ndarray = self._silent[channel, a:b] | (self._power[channel, a:b] < reference * self._depth)
+        return quiet
 
     def _mean_power(self, channel: int, first: int, stop: int) -> float:
         """Mean power of the known chunks in [first, stop) (NaN when there are none)."""
@@ -771,8 +775,9 @@ class DropoutDetector:
     def _scan_channel(self, c: int, end: int, limit: int, final: bool) -> None:
         """Decide the runs of channel ``c`` that start in [next, limit); chunks up to ``end`` are known."""
         k = self._next[c]
-        if self._hold[c] is not None:  # skipping a run longer than max_dropout_s: find where it ends
-            found = self._run_end(c, k, end, self._hold[c])
+        hold = self._hold[c]
+        if hold is not None:  # skipping a run longer than max_dropout_s: find where it ends
+            found = self._run_end(c, k, end, hold)
             if found is None:
                 self._next[c] = max(k, end)
                 return
@@ -861,13 +866,13 @@ class DropoutDetector:
         gap = round(self.params.merge_gap_s * self.sample_rate)
         merged: list[list[float]] = []  # [start, end, channel (-1 = all), depth]
         per_channel: list[list[list[float]]] = [[] for _ in range(self.channels)]
-        for start, stop, c, depth in sorted(self._runs):
-            runs = per_channel[c]
-            if runs and start - runs[-1][1] <= gap:
-                runs[-1][1] = max(runs[-1][1], stop)
-                runs[-1][3] = max(runs[-1][3], depth)
+        for run_start, run_stop, channel, run_depth in sorted(self._runs):
+            runs = per_channel[channel]
+            if runs and run_start - runs[-1][1] <= gap:
+                runs[-1][1] = max(runs[-1][1], run_stop)
+                runs[-1][3] = max(runs[-1][3], run_depth)
             else:
-                runs.append([start, stop, c, depth])
+                runs.append([run_start, run_stop, channel, run_depth])
         for start, stop, c, depth in sorted(run for runs in per_channel for run in runs):
             if merged and self.channels > 1 and merged[-1][2] != c and start <= merged[-1][1] + gap:
                 last = merged[-1]

@@ -160,7 +160,8 @@ def power_to_lufs(power: np.ndarray | float) -> np.ndarray:
 
 def _lufs_to_power(lufs: float) -> float:
     """Inverse of :func:`power_to_lufs` for one value."""
-    return 10.0 ** ((lufs - LOUDNESS_OFFSET_DB) / 10.0)
+    power: float = 10.0 ** ((lufs - LOUDNESS_OFFSET_DB) / 10.0)
+    return power
 
 
 def gated_loudness(block_powers: np.ndarray) -> float:
@@ -332,7 +333,8 @@ class LoudnessMeter:
             sums = np.lib.stride_tricks.sliding_window_view(steps, window_ticks // hop_ticks).sum(axis=1)
         else:
             sums = np.lib.stride_tricks.sliding_window_view(ticks, window_ticks)[::hop_ticks].sum(axis=1)
-        return sums / frames
+        powers: np.ndarray = sums / frames
+        return powers
 
     def integrated_lufs(self) -> float | None:
         """Gated integrated loudness, LUFS (BS.1770-4); -inf if silent; None if shorter than 400 ms."""
@@ -496,7 +498,7 @@ class Loudness(Extractor):
     def update(self, block: Block) -> None:
         self._meter.add(block.streams["k_weighted"])
 
-    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue]:
+    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue | Unavailable]:
         integrated = self._meter.integrated_lufs()
         if integrated is None:
             duration_s = self._meter.frames / self._meter.sample_rate

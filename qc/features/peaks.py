@@ -148,7 +148,7 @@ class Levels(Extractor):
         self._sum_squares += float(np.einsum("ij,ij->", x, x))
         self._samples += x.size
 
-    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue]:
+    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue | Unavailable]:
         peak_db = gain_to_db(self._peak)
         rms_db = power_to_db(self._sum_squares / self._samples) if self._samples else -np.inf
         crest: FeatureValue | Unavailable
@@ -156,7 +156,7 @@ class Levels(Extractor):
             crest = peak_db - rms_db
         else:
             crest = Unavailable("the file is digital silence: crest factor is undefined")
-        return {"sample_peak_dbfs": peak_db, "rms_dbfs": rms_db, "crest_factor_db": crest}  # type: ignore[dict-item]
+        return {"sample_peak_dbfs": peak_db, "rms_dbfs": rms_db, "crest_factor_db": crest}
 
 
 # --- True peak ----------------------------------------------------------------------------------------
@@ -334,7 +334,8 @@ def _within(index: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, strict: bool) 
 def _known(values: np.ndarray, grid: np.ndarray, index: np.ndarray) -> np.ndarray:
     """A lower bound of each interval's peak: the refined value, else the grid value less its error."""
     refined = values[index]
-    return np.where(np.isnan(refined), grid[index] / _OVERREAD, refined)
+    known: np.ndarray = np.where(np.isnan(refined), grid[index] / _OVERREAD, refined)
+    return known
 
 
 # --- Clipping -----------------------------------------------------------------------------------------
@@ -400,14 +401,15 @@ class Clipping(Extractor):
         clipped = (x >= self._level) | (x <= -self._level)
         for channel in range(x.shape[1]):
             column = clipped[:, channel]
-            is_open = self._run_start[channel] is not None
+            open_start = self._run_start[channel]
+            is_open = open_start is not None
             if not is_open and not column.any():
                 continue
             edges = np.diff(np.concatenate(([is_open], column, [False])).view(np.int8))
             starts = np.flatnonzero(edges == 1) + start
             ends = np.flatnonzero(edges == -1) + start
-            if is_open:
-                starts = np.concatenate(([self._run_start[channel]], starts))
+            if open_start is not None:
+                starts = np.concatenate(([open_start], starts))
             self._run_start[channel] = None
             if column[-1]:  # the last run may go on in the next block
                 self._run_start[channel] = int(starts[-1])

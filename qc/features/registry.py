@@ -122,7 +122,7 @@ class Extractor:
     def update(self, block: Block) -> None:
         """Consume one block (blocks arrive in order, without gaps)."""
 
-    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue]:
+    def result(self, needed: Mapping[str, FeatureValue]) -> Mapping[str, FeatureValue | Unavailable]:
         """Return a value for every name in ``provides``; :class:`Unavailable` where it can't be computed."""
         raise NotImplementedError
 

@@ -45,7 +45,8 @@ class Squares(Stream):
     name = "squares"
 
     def process(self, samples: np.ndarray) -> np.ndarray:
-        return samples * samples
+        squares: np.ndarray = samples * samples
+        return squares
 
 
 def spectrum_power(frame: np.ndarray, window: np.ndarray) -> np.ndarray:
@@ -172,7 +173,7 @@ class NoiseFloor(Extractor):
     def update(self, block: Block) -> None:
         self._windows.add(block.streams["squares"])
 
-    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue]:
+    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue | Unavailable]:
         sums = self._windows.sums()
         frames = self._windows.window_frames
         if len(sums) == 0:  # shorter than one window: use what there is

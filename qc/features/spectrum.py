@@ -120,7 +120,8 @@ def band_powers(power: np.ndarray, positions: np.ndarray) -> np.ndarray:
     part = positions - whole
     padded = np.concatenate((power, np.zeros((power.shape[0], 1))), axis=1)
     cumulative = running[:, whole] + part * padded[:, whole]
-    return cumulative[:, 1::2] - cumulative[:, 0::2]
+    bands: np.ndarray = cumulative[:, 1::2] - cumulative[:, 0::2]
+    return bands
 
 
 def power_spectra(frames: np.ndarray, window: np.ndarray) -> np.ndarray:
@@ -165,10 +166,11 @@ def _core_offset(differences: np.ndarray) -> np.ndarray:
     core = differences[:, _ALIGN_INDEX]
     finite = np.isfinite(core)
     counts = finite.sum(axis=1)
-    return np.where(finite, core, 0.0).sum(axis=1) / np.maximum(counts, 1)
+    offsets: np.ndarray = np.where(finite, core, 0.0).sum(axis=1) / np.maximum(counts, 1)
+    return offsets
 
 
-def _shares_db(band_powers: np.ndarray, total: np.ndarray) -> np.ndarray:
+def _shares_db(band_powers: np.ndarray, total: float | np.ndarray) -> np.ndarray:
     """Band power over total power in dB, NaN where either is zero."""
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = 10.0 * np.log10(band_powers / total)
@@ -278,7 +280,8 @@ class SpectrumAccumulator:
         if step is None:
             return None
         count = int(np.count_nonzero(self._frame_steps[: self.frames] >= step))
-        return self._histogram[step:].sum(axis=0) / count
+        powers: np.ndarray = self._histogram[step:].sum(axis=0) / count
+        return powers
 
     def tone_levels_db(self) -> np.ndarray | None:
         """Gated share of each tonal band in the total 20 Hz–20 kHz power, dB (NaN if unmeasurable)."""

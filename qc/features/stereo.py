@@ -197,7 +197,7 @@ class Stereo(Extractor):
             self._low_squares.add(low * low)
             self._low_products.add(low[:, 0] * low[:, 1])
 
-    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue]:
+    def result(self, needed: Mapping[str, FeatureValue]) -> dict[str, FeatureValue | Unavailable]:
         if not self._stereo:
             raise FeatureUnavailable("mono file: no stereo image")
         full, frames = _ticks(self._squares, self._products)
@@ -230,7 +230,7 @@ class Stereo(Extractor):
         events, series = self._windows(full, frames, active_power)
         return {
             "stereo_correlation": float(correlation(cross, left, right)),
-            "low_band_correlation": low_band,  # type: ignore[dict-item]
+            "low_band_correlation": low_band,
             "mono_loudness_delta_lu": 10.0 * math.log10(stereo_power / mono_power),
             "phase_events": events,
             "stereo_correlation_series": series,

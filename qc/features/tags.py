@@ -36,4 +36,5 @@ class FileTags(Extractor):
         except QCError as exc:
             raise FeatureUnavailable(str(exc)) from exc
         missing = isrc is None
-        return {"isrc_missing": missing, "isrc_malformed": not missing and isrc_problem(isrc) is not None}
+        malformed = isrc is not None and isrc_problem(isrc) is not None
+        return {"isrc_missing": missing, "isrc_malformed": malformed}

@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from ..report.model import Report, ToolInfo
 from ..units import format_mmss
 from .model import MasterReport, MasterSettings, StageChange
 from .stage import Change, Pipeline, Stage
+
+if TYPE_CHECKING:
+    import soundfile
 
 DEFAULT_MASTER_PROFILE = "streaming"
 DEFAULT_CEILING_DBTP = -1.0  # when the profile sets no ceiling (AES TD1004)
@@ -99,7 +103,7 @@ def resolve_settings(
         profile=profile,
         target_lufs=target,
         ceiling_dbtp=float(ceiling),
-        bit_depth=depth,  # type: ignore[arg-type]
+        bit_depth=depth,
         sample_rate=rate,
         max_limiting_db=_given_or(max_limiting_db, targets, "max_limiting_db", DEFAULT_MAX_LIMITING_DB),
         max_limited_share=_given_or(
@@ -292,8 +296,10 @@ def master(
                 repaired_path = Path(work) / "repaired.wav"
                 rendered = _render(info, repairs, repaired_path, subtype="DOUBLE")
                 changes, repaired, loudness_lufs = rendered.changes, open_audio(repaired_path), rendered.lufs
-            else:  # the check has measured the input already
-                changes, repaired, loudness_lufs = [], info, float(before.features["integrated_lufs"])
+            else:  # the check has measured the input already (nothing under 400 ms: nan)
+                measured = before.features.get("integrated_lufs")
+                loudness_lufs = math.nan if measured is None else float(measured)
+                changes, repaired = [], info
             on_grid = _on_grid(info, settings) and all(stage.name in GRID_PRESERVING for stage in repairs)
             changes += _level(repaired, loudness_lufs, settings, pending, on_grid=on_grid, name=str(source))
         if clean_tags:
@@ -345,6 +351,12 @@ def _level(
     gain_db = 0.0
     if settings.target_lufs is not None:
         gain_db = settings.target_lufs - loudness_lufs
+        if math.isnan(loudness_lufs):
+            raise MasterError(
+                f"{name}: lasts {format_mmss(repaired.duration_s)}, shorter than one 400 ms loudness block "
+                "(ITU-R BS.1770-4), so its loudness cannot be normalised; master a longer file, or choose "
+                "a profile without a loudness target (e.g. --profile cd)"
+            )
         if not np.isfinite(gain_db):
             raise MasterError(f"{name}: the audio is silent; there is no loudness to normalise")
     changes: list[Change] = []
@@ -353,7 +365,8 @@ def _level(
         stages: list[Stage] = [Gain(gain_db)]
         if "limiter" not in settings.skip:
             stages.append(TruePeakLimiter(repaired.sample_rate, repaired.channels, settings.ceiling_dbtp))
-        stages.append(Quantize(settings.bit_depth, dither=dither))
+        # master() always settles on 16 or 24 bits; Quantize itself refuses anything else
+        stages.append(Quantize(cast(int, settings.bit_depth), dither=dither))
         rendered = _render(repaired, stages, pending, subtype=f"PCM_{settings.bit_depth}")
         changes = rendered.changes
         _refuse_overlimiting(changes, settings)
@@ -371,11 +384,12 @@ def _refuse_overlimiting(changes: list[Change], settings: MasterSettings) -> Non
     for change in changes:
         if change.stage != "limiter":
             continue
-        reduction = float(change.values.get("max_reduction_db") or 0.0)
-        share = float(change.values.get("limited_share") or 0.0)
+        # the limiter's numbers (TruePeakLimiter.change): floats, and "regions" as a list of dicts
+        reduction = float(cast(float, change.values.get("max_reduction_db") or 0.0))
+        share = float(cast(float, change.values.get("limited_share") or 0.0))
         if reduction <= settings.max_limiting_db + 1e-9 and share <= settings.max_limited_share + 1e-9:
             return
-        regions = change.values.get("regions") or []
+        regions = cast("list[dict[str, float]]", change.values.get("regions") or [])
         where = ", ".join(
             f"{format_mmss(r['start_s'])}–{format_mmss(r['end_s'])} (−{r['max_reduction_db']:.1f} dB)"
             for r in list(regions)[:3]
@@ -395,7 +409,7 @@ class Rendered:
     """What one streamed pass wrote: every stage's change, and the integrated loudness of the output."""
 
     changes: list[Change]
-    lufs: float  # BS.1770-4 gated, of exactly the samples written; -inf for silence
+    lufs: float  # BS.1770-4 gated, of exactly the samples written; -inf for silence, nan under 400 ms
 
 
 def _render(info: AudioInfo, stages: list[Stage], path: Path, *, subtype: str) -> Rendered:
@@ -427,7 +441,7 @@ def _render(info: AudioInfo, stages: list[Stage], path: Path, *, subtype: str) -
             write(pipeline.push(block))
         write(pipeline.finish())
     lufs = meter.integrated_lufs()
-    return Rendered(pipeline.changes(), -math.inf if lufs is None else lufs)
+    return Rendered(pipeline.changes(), math.nan if lufs is None else lufs)
 
 
 def _output_rate(stages: list[Stage], rate: int) -> int:
@@ -437,7 +451,7 @@ def _output_rate(stages: list[Stage], rate: int) -> int:
     return rate
 
 
-def _write(out, block: np.ndarray, bits: int | None) -> None:
+def _write(out: soundfile.SoundFile, block: np.ndarray, bits: int | None) -> None:
     """Write a float block; for PCM, as exact integers (``bits``-bit grid, left-justified in int32)."""
     if bits is None:
         out.write(block)

@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import MasterError
-from .stage import Change
+from .stage import Change, ChangeValue
 
 SOXR_QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")  # libsoxr recipes, quick to very high
 PCM_BIT_DEPTHS = (16, 24)
@@ -94,12 +94,14 @@ class Resample:
         """The output frames soxr still holds at the end of the file."""
         if self._stream is None:
             return np.zeros((0, self.channels))
-        out = self._stream.resample_chunk(np.zeros((0, self.channels)), last=True).reshape(-1, self.channels)
+        out: np.ndarray = self._stream.resample_chunk(np.zeros((0, self.channels)), last=True).reshape(
+            -1, self.channels
+        )
         self._frames_out += len(out)
         return out
 
     def change(self) -> Change:
-        values = {
+        values: dict[str, ChangeValue] = {
             "sample_rate_in_hz": self.sample_rate_in,
             "sample_rate_out_hz": self.sample_rate_out,
             "frames_in": self._frames_in,
@@ -194,7 +196,7 @@ class Quantize:
         summary = f"quantised to {self.bit_depth}-bit PCM {how}"
         if self._clipped:
             summary += f"; {self._clipped} samples clipped at full scale"
-        values = {
+        values: dict[str, ChangeValue] = {
             "bit_depth": self.bit_depth,
             "dither": "tpdf" if self.dither else "none",
             "clipped_samples": self._clipped,

@@ -56,7 +56,7 @@ from ..dsp.truepeak import (
 )
 from ..errors import MasterError
 from ..units import db_to_gain, frames_to_seconds, gains_to_db, seconds_to_frames
-from .stage import Change
+from .stage import Change, ChangeValue
 
 SAFETY_MARGIN_DB = 0.05  # the limiter aims this far below the ceiling (see the module docstring)
 SCREEN_MARGIN_DB = 2.0  # intervals whose 4x screen reads this far below a threshold are not refined
@@ -237,7 +237,7 @@ class TruePeakLimiter:
     def change(self) -> Change:
         """What the limiter did: ``max_reduction_db``, ``limited_s``, ``limited_share``, ``regions``."""
         stats = self.stats
-        values = {
+        values: dict[str, ChangeValue] = {
             "ceiling_dbtp": self.ceiling_dbtp,
             "max_reduction_db": round(stats.max_reduction_db, 3),
             "limited_s": round(stats.limited_s, 3),
@@ -434,7 +434,8 @@ def _check_range(name: str, value: float, low: float, high: float, unit: str) ->
 
 def _reduction_to_gain(reduction_db: np.ndarray) -> np.ndarray:
     """Linear gain for a reduction in dB; exactly 1.0 where the reduction is 0."""
-    return np.where(reduction_db > 0.0, 10.0 ** (-reduction_db / 20.0), 1.0)
+    gain: np.ndarray = np.where(reduction_db > 0.0, 10.0 ** (-reduction_db / 20.0), 1.0)
+    return gain
 
 
 def _sliding_max(values: np.ndarray, width: int) -> np.ndarray:
@@ -443,7 +444,7 @@ def _sliding_max(values: np.ndarray, width: int) -> np.ndarray:
 
     if len(values) < width:
         return np.zeros(0)
-    full = maximum_filter1d(values, width, origin=-(width // 2), mode="nearest")
+    full: np.ndarray = maximum_filter1d(values, width, origin=-(width // 2), mode="nearest")
     return full[: len(values) - width + 1]
 
 

@@ -6,14 +6,14 @@ no DSP and does no I/O.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..report.model import Report, ToolInfo
 from .stage import Change, ChangeValue
 
-MASTER_SCHEMA_VERSION = "1"
+MASTER_SCHEMA_VERSION: Final = "1"
 
 
 class MasterSettings(BaseModel):

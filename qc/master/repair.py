@@ -101,7 +101,7 @@ class DCBlock:
     [[0.0], [0.5]]
     """
 
-    offsets: Sequence[float]
+    offsets: Sequence[float] | np.ndarray
     name: ClassVar[str] = "dc"
     _offsets: np.ndarray = field(init=False, repr=False)
     _frames: int = field(default=0, init=False, repr=False)
@@ -122,7 +122,8 @@ class DCBlock:
         if block.shape[1] != self._offsets.size:
             raise MasterError(f"DC removal: built for {self._offsets.size} channel(s), fed {block.shape[1]}")
         self._frames += len(block)
-        return block - self._offsets
+        out: np.ndarray = block - self._offsets
+        return out
 
     def flush(self) -> np.ndarray:
         """Nothing is held back."""
@@ -248,7 +249,8 @@ def _lag_covariance(x: np.ndarray, order: int) -> np.ndarray:
 @cache
 def _diagonals(order: int) -> tuple[np.ndarray, np.ndarray]:
     """Row ``i`` and diagonal ``d`` of each upper-triangle entry ``(i, i + d)`` of a ``(p+1, p+1)`` matrix."""
-    return np.nonzero(np.add.outer(np.arange(order + 1), np.arange(order + 1)) <= order)
+    rows, diagonals = np.nonzero(np.add.outer(np.arange(order + 1), np.arange(order + 1)) <= order)
+    return rows, diagonals
 
 
 def lsar_interpolate(segment: np.ndarray, first: int, count: int, order: int) -> np.ndarray:
@@ -363,7 +365,8 @@ def cross_channel_interpolate(
     energy = float(z[known] @ z[known])
     gain = float(z[known] @ ref[known]) / (float(ref[known] @ ref[known]) + CROSS_RIDGE * energy + 1e-300)
     rest = z - gain * ref
-    return gain * ref[first : first + count] + lsar_interpolate(rest, first, count, order)
+    interpolated: np.ndarray = gain * ref[first : first + count] + lsar_interpolate(rest, first, count, order)
+    return interpolated
 
 
 def _as_event(event: Event | Mapping[str, Any]) -> Event:
@@ -588,7 +591,7 @@ class ClickRepair:
     def change(self) -> Change:
         """How many clicks were repaired and where, and how many samples changed."""
         rate = self.sample_rate
-        where = [
+        where: list[dict[str, Any]] = [
             {
                 "start_s": round(frames_to_seconds(start, rate), 6),
                 "end_s": round(frames_to_seconds(end, rate), 6),

@@ -12,11 +12,11 @@ This module holds no DSP; it must not import features, rules or reports.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-ChangeValue = float | int | str | bool | list | dict | None
+ChangeValue = float | int | str | bool | list[Any] | dict[str, Any] | None
 
 
 @dataclass(frozen=True)

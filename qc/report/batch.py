@@ -20,10 +20,10 @@ from __future__ import annotations
 import math
 import statistics
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
@@ -34,7 +34,7 @@ from ..text import bounded_format, format_spec_problem
 from .filters import BAND_LABELS, basename, finding_counts, signed_db
 from .model import Report, ToolInfo
 
-SUMMARY_KIND = "mixqc-batch-summary"
+SUMMARY_KIND: Final = "mixqc-batch-summary"
 
 # rule id -> the template fields its message and suggestion may use
 TEMPLATE_FIELDS: dict[str, frozenset[str]] = {
@@ -201,7 +201,13 @@ def _field(value: object, name: str) -> Any:
     return value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
 
 
-def _finding(rule: AlbumRule, fields: Mapping[str, object], value: float, threshold: float | None, tracks):
+def _finding(
+    rule: AlbumRule,
+    fields: Mapping[str, object],
+    value: float,
+    threshold: float | None,
+    tracks: Iterable[str],
+) -> AlbumFinding:
     return AlbumFinding(
         rule_id=rule.id,
         severity=rule.severity,

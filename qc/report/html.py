@@ -89,7 +89,9 @@ def render_template(name: str, context: dict[str, Any]) -> str:
         raise ReportError(f"{templates_dir() / name}: cannot render the report: {exc}") from exc
 
 
-def report_context(report: Report, branding: Branding | None = None, *, medium: Medium = "screen") -> dict:
+def report_context(
+    report: Report, branding: Branding | None = None, *, medium: Medium = "screen"
+) -> dict[str, Any]:
     """What ``report.html.j2`` receives: the report plus the selections, pictures and labels it lays out."""
     previews = platform_preview(report)
     drawn = pictures(report, "svg" if medium == "screen" else "png")
@@ -136,7 +138,9 @@ def render_html(report: Report, branding: Branding | None = None) -> str:
     return render_template(TEMPLATE, report_context(report, branding, medium="screen"))
 
 
-def summary_context(summary: BatchSummary, branding: Branding | None = None, *, medium: Medium = "screen"):
+def summary_context(
+    summary: BatchSummary, branding: Branding | None = None, *, medium: Medium = "screen"
+) -> dict[str, Any]:
     """What ``summary.html.j2`` receives."""
     album = [f for f in summary.album_findings if not f.skipped]
     return {

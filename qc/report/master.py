@@ -45,7 +45,7 @@ from .filters import (
 from .html import Medium, render_template
 from .model import Report
 from .pdf import html_to_pdf
-from .plots import Picture, loudness_picture, waveform_picture
+from .plots import ImageFormat, Picture, loudness_picture, waveform_picture
 from .terminal import MIN_WIDTH, RESET, STYLES, VERDICT_STYLES
 
 TEMPLATE = "master.html.j2"
@@ -413,7 +413,7 @@ def settings_rows(settings: MasterSettings) -> list[tuple[str, str]]:
 def _pictures(report: MasterReport, medium: Medium) -> list[tuple[str, str, Picture]]:
     """``[(element id, "Before"/"After", picture), ...]``: loudness, then waveform, each before and after,
     as far as the reports hold the numbers."""
-    fmt = "svg" if medium == "screen" else "png"
+    fmt: ImageFormat = "svg" if medium == "screen" else "png"
     drawn = []
     for kind, draw in (("loudness", loudness_picture), ("waveform", waveform_picture)):
         for when, checked in (("Before", report.before), ("After", report.after)):
@@ -425,7 +425,7 @@ def _pictures(report: MasterReport, medium: Medium) -> list[tuple[str, str, Pict
 
 def master_context(
     report: MasterReport, branding: Branding | None = None, *, medium: Medium = "screen"
-) -> dict:
+) -> dict[str, Any]:
     """What ``master.html.j2`` receives: the report plus the rows, views and pictures it lays out."""
     comparison = compare_findings(report.before, report.after)
     return {
@@ -554,6 +554,7 @@ def _chain_lines(report: MasterReport, width: int, color: bool) -> list[str]:
         head = f"{INDENT}{str(view.position).rjust(number_w)}. "
         name = _printable(view.stage).ljust(name_w)
         prefix = f"{head}{name}  "
+        styles: tuple[str, ...]
         if view.changed:
             text, styles = _printable(view.summary), ()
         else:

@@ -5,14 +5,14 @@ Renderers take a :class:`Report` and return text or bytes; they never compute fe
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from ..features.registry import Series
 from ..findings import Finding, Verdict, verdict_of
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Final = "1"
 
 
 class ToolInfo(BaseModel):

@@ -51,7 +51,7 @@ def _fetcher() -> Any:
     """A WeasyPrint URL fetcher confined to :func:`allowed_url`."""
     import weasyprint
 
-    class ConfinedFetcher(weasyprint.URLFetcher):
+    class ConfinedFetcher(weasyprint.URLFetcher):  # type: ignore[misc]  # weasyprint has no types: Any base
         def fetch(self, url: str, headers: Any = None) -> Any:
             if not allowed_url(url):
                 log.debug("refused to fetch %s while rendering a PDF", url[:200])
@@ -83,7 +83,8 @@ def html_to_pdf(html: str) -> bytes:
         document = weasyprint.HTML(
             string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=_fetcher(), media_type="print"
         )
-        return document.write_pdf()
+        pdf: bytes = document.write_pdf()
+        return pdf
     except Exception as exc:
         raise ReportError(f"cannot make the PDF: {type(exc).__name__}: {exc}") from exc
     finally:

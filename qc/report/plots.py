@@ -35,6 +35,7 @@ from .model import Report
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
     from .batch import BatchSummary
 
@@ -52,7 +53,7 @@ LOUDNESS_SPAN_LU = 36.0  # the loudness axis spans at most this much below its t
 TIME_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 FREQUENCY_TICKS_HZ = (31.5, 63, 125, 250, 500, 1000, 2000, 4000, 8000, 16000)
 
-STYLE: dict[str, Any] = {
+STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 7.5,
     "axes.edgecolor": LINE,

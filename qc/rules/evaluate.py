@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..analysis import FeatureSet
 from ..features.registry import Event
@@ -52,7 +52,7 @@ def _number(rule: Rule, value: Any) -> float:
     return float(value)
 
 
-def _is_events(value: Any) -> bool:
+def _is_events(value: Any) -> TypeGuard[list[Event]]:
     return isinstance(value, list) and all(isinstance(event, Event) for event in value)
 
 

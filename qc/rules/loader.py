@@ -449,13 +449,15 @@ class _Builder:
         shared = self.catalog.get(rule.feature) is model  # one extractor: the events inherit the params
         for profile in applicable:
             resolved = rule.resolved_events_params(profile) or {}
-            _validate(
-                model,
-                {**(rule.params if shared else {}), **resolved},
-                lambda at, message, resolved=resolved, profile=profile: _events_param_error(
+
+            def raise_at(
+                at: Loc, message: str, resolved: dict[str, Any] = resolved, profile: Profile = profile
+            ) -> RulePackError:
+                return _events_param_error(
                     rule, entry, at, message, resolved[at[0]] if at and at[0] in resolved else None, profile
-                ),
-            )
+                )
+
+            _validate(model, {**(rule.params if shared else {}), **resolved}, raise_at)
 
     def _lacking(self, rule: Rule, entry: _Entry, at: Loc, name: str, lacking: list[str]) -> RulePackError:
         """The error for a target some profiles lack: at the rule, or at a user profile from another file.
@@ -530,7 +532,7 @@ def _events_param_error(
     rule: Rule, entry: _Entry, at: Loc, message: str, resolved: Any, profile: Profile
 ) -> RulePackError:
     """An ``events_params`` error, saying what a name resolved to in which profile."""
-    given = rule.events_params.get(at[0]) if at else None
+    given = rule.events_params.get(at[0]) if at and isinstance(at[0], str) else None
     if isinstance(given, str) and given != resolved:
         message += f" ({given} is {resolved!r} in profile {profile.name!r})"
     return entry.error(("events_params", *at) if given is not None else ("events_params",), message)

@@ -14,7 +14,7 @@ import re
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     AfterValidator,
@@ -181,7 +181,12 @@ class Rule(BaseModel):
     def _ordered(
         cls, value: tuple[float | str, float | str] | None
     ) -> tuple[float | str, float | str] | None:
-        if value is not None and all(isinstance(v, float) for v in value) and value[0] > value[1]:
+        if (
+            value is not None
+            and isinstance(value[0], float)
+            and isinstance(value[1], float)
+            and value[0] > value[1]
+        ):
             raise ValueError(f"low must not exceed high, got [{value[0]}, {value[1]}]")
         return value
 
@@ -242,7 +247,7 @@ class Rule(BaseModel):
         ]
         if any(value is None for value in values):
             return None
-        return dict(zip(names, values, strict=False))
+        return dict(zip(names, cast("list[float]", values), strict=False))
 
     def resolved_events_params(self, profile: Profile) -> dict[str, Any] | None:
         """``events_params`` with names resolved for ``profile`` (None if a name cannot be resolved).
